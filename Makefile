@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make book`, then `make test`.
+# Everything runs from the repository's own virtual environment in .venv/.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The repository root is the import path for `solutions`, `cnnbook` and `autograder`;
+# the venv's bin goes first on PATH because nbgrader shells out to `alembic`.
+export PYTHONPATH := $(CURDIR)
+export PATH := $(BIN):$(PATH)
+export MPLBACKEND := Agg
+
+.PHONY: setup book test lint unit lab release grade bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python -m pip check
+	touch $@
+
+book: setup
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+lint: setup
+	$(BIN)/ruff check .
+
+unit: setup
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+test: setup lint book
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab chapters/
+
+release: setup
+	$(BIN)/python -m autograder release --out release
+
+SUBMISSIONS ?= submitted
+grade: setup
+	$(BIN)/python -m autograder grade $(SUBMISSIONS) --out grading --jobs 2
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf _build release grading .pytest_cache .hypothesis
