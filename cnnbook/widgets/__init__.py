@@ -1,0 +1,1 @@
+"""Widgets of the book: one module per widget (`from cnnbook.widgets.playground import KernelPlayground`)."""
