@@ -1,0 +1,101 @@
+"""Chapter 7: channels, bias and 4D tensors: a whole conv layer as one matrix product.
+
+With `C` input channels and `F` filters, output channel `f` sums the correlations of every input
+channel with its own kernel slice, plus a bias:
+
+    y[n, f, r, c] = b[f] + sum_{ch, i, j} w[f, ch, i, j] xp[n, ch, r*sh + i*dh, c*sw + j*dw].
+
+Lowering the input (im2col) turns this into `W (F, C*KH*KW) @ cols (C*KH*KW, N*H'*W')`. The
+backward pass is two more products with the same `cols`:
+
+    dW = dY @ cols.T          (the correlation of the input with the upstream gradient)
+    dcols = W.T @ dY, dx = fold(dcols)   (a transposed convolution: the full convolution of dy
+                                          with the rotated kernel, stride-aware)
+    db = dY summed over images and pixels.
+
+The general functions here also take `dilation` and `groups` (chapter 8 builds on them): with
+`G` groups the channels split into `G` independent convolutions, a batched matmul over groups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solutions._validate import as_images, conv_bias, conv_geometry, conv_weight, expect_shape
+from solutions.conv2d import pad2d
+from solutions.toeplitz import crop, fold, lower
+
+
+def _grouped(mat: np.ndarray, groups: int) -> np.ndarray:
+    """`(G*R, K)` -> `(G, R, K)`: the rows of each group together (a free reshape)."""
+    return mat.reshape(groups, mat.shape[0] // groups, mat.shape[1])
+
+
+def conv2d_general(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """`torch.nn.functional.conv2d` in NumPy: `x (N, C, H, W)`, `w (F, C // groups, KH, KW)`."""
+    x = as_images(x)
+    w = conv_weight(w, x.shape[1], groups)
+    b = conv_bias(b, w.shape[0])
+    kernel = w.shape[2:]
+    stride, dilation, pads, out = conv_geometry(x.shape[2:], kernel, stride, padding, dilation)
+    n, f = x.shape[0], w.shape[0]
+    cols = lower(pad2d(x, pads), kernel, out, stride, dilation)        # (C, KH, KW, N, H', W')
+    cols = _grouped(cols.reshape(-1, n * out[0] * out[1]), groups)     # (G, Cg*KH*KW, N*H'*W')
+    y = np.matmul(_grouped(w.reshape(f, -1), groups), cols)            # (G, F/G, N*H'*W')
+    y = y.reshape((f, n) + out).transpose(1, 0, 2, 3)
+    if b is not None:
+        y = y + b[:, None, None]                                        # also makes y contiguous
+    return np.ascontiguousarray(y)
+
+
+def conv2d_general_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_input_grad=True):
+    """`(dx, dw, db)` for `y = conv2d_general(x, w, b, ...)`, given the upstream gradient `dy`.
+
+    `dx` is `None` when `need_input_grad` is false (the first layer of a network needs no `dx`).
+    """
+    x = as_images(x)
+    w = conv_weight(w, x.shape[1], groups)
+    dy = as_images(dy, "dy")
+    kernel = w.shape[2:]
+    stride, dilation, pads, out = conv_geometry(x.shape[2:], kernel, stride, padding, dilation)
+    n, f = x.shape[0], w.shape[0]
+    expect_shape(dy, (n, f) + out, "dy")
+    xp = pad2d(x, pads)
+    cols = _grouped(lower(xp, kernel, out, stride, dilation).reshape(-1, n * out[0] * out[1]), groups)
+    dy_mat = _grouped(dy.transpose(1, 0, 2, 3).reshape(f, -1), groups)   # (G, F/G, N*H'*W')
+    dw = np.matmul(dy_mat, cols.transpose(0, 2, 1)).reshape(w.shape)
+    db = dy.sum(axis=(0, 2, 3))
+    if not need_input_grad:
+        return None, dw, db
+    dx = conv2d_input_grad(dy_mat, w, xp.shape, pads, out, stride, dilation, groups)
+    return dx, dw, db
+
+
+def conv2d_input_grad(dy_mat, w, padded_shape, pads, out, stride, dilation, groups) -> np.ndarray:
+    """`dx = fold(W.T @ dY)`: the transposed convolution of `dy (G, F/G, N*H'*W')` with `w`.
+
+    Shared by the backward pass and by `conv_transpose2d` (chapter 8), which is the same map.
+    """
+    n, c = padded_shape[:2]
+    w_mat = _grouped(w.reshape(w.shape[0], -1), groups)                 # (G, F/G, Cg*KH*KW)
+    dcols = np.matmul(w_mat.transpose(0, 2, 1), dy_mat)                 # (G, Cg*KH*KW, N*H'*W')
+    dcols = dcols.reshape((c,) + tuple(w.shape[2:]) + (n,) + tuple(out))
+    return np.ascontiguousarray(crop(fold(dcols, padded_shape, stride, dilation), pads))
+
+
+def conv2d_forward(x, w, b, stride=1, padding=0) -> np.ndarray:
+    """A conv layer: `x (N, C, H, W)`, `w (F, C, KH, KW)`, `b (F,)` or `None` -> `y (N, F, H', W')`.
+
+    `y[n, f] = b[f] + sum_ch corr2d(x[n, ch], w[f, ch], stride, padding)`, computed as one GEMM on
+    the im2col lowering of the batch. `stride`/`padding` as in `corr2d` (padding strings too).
+    """
+    return conv2d_general(x, w, b, stride=stride, padding=padding)
+
+
+def conv2d_backward(dy, x, w, stride=1, padding=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(dx, dw, db)` of `conv2d_forward(x, w, b, stride, padding)` given `dy (N, F, H', W')`.
+
+    `dw` correlates the input with `dy`, `dx` is the stride-aware full convolution of `dy` with the
+    180-degree-rotated kernel (computed as `fold(W.T @ dY)`), and `db[f] = sum dy[:, f]`.
+    """
+    return conv2d_general_backward(dy, x, w, stride=stride, padding=padding)

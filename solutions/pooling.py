@@ -1,0 +1,113 @@
+"""Chapter 6: max, average and L2 pooling, and their gradients.
+
+A pooling window of `KH x KW` pixels, moved by `stride` (`None` means `stride = kernel_size`, so
+windows tile the image), reduces each window of every channel to one number. No padding: along
+each axis the output has `floor((n - k) / s) + 1` entries.
+
+All functions loop over the `KH*KW` window positions ("taps") only: tap `(i, j)` of every window
+at once is one strided slice of the input (see `solutions.toeplitz.tap_slices`). Backward passes
+add each tap's share of `dy` into that slice, so overlapping windows (`stride < kernel_size`)
+accumulate their gradients, as they must.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solutions._validate import as_images, expect_shape, output_length, pool_geometry
+from solutions.toeplitz import tap_slices
+
+
+def _pool_setup(x, kernel_size, stride):
+    """Validated `(x, kernel, stride, out_hw)` of a pooling layer on `x (N, C, H, W)`."""
+    x = as_images(x)
+    kernel, step = pool_geometry(kernel_size, stride)
+    out = tuple(output_length(n, k, s, (0, 0), 1, axis)
+                for n, k, s, axis in zip(x.shape[2:], kernel, step, ("input height", "input width"),
+                                         strict=True))
+    return x, kernel, step, out
+
+
+def _out_shape(x: np.ndarray, out) -> tuple[int, ...]:
+    return x.shape[:2] + tuple(out)
+
+
+def _taps(x: np.ndarray, kernel, step, out):
+    """Yield `(t, view)` for every tap `t = i*KW + j` in row-major order: view `(N, C, H', W')`."""
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            rows, cols = tap_slices(i, j, out, step, (1, 1))
+            yield i * kernel[1] + j, (slice(None), slice(None), rows, cols)
+
+
+def maxpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
+    """`y[n, c, r, s]` = the largest value of window `(r, s)` of channel `c` of image `n`.
+
+    >>> maxpool2d_forward(np.arange(16.).reshape(1, 1, 4, 4))[0, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    """
+    x, kernel, step, out = _pool_setup(x, kernel_size, stride)
+    y = None
+    for _, window in _taps(x, kernel, step, out):
+        y = x[window].copy() if y is None else np.maximum(y, x[window], out=y)
+    return y
+
+
+def _argmax_taps(x, kernel, step, out) -> np.ndarray:
+    """Row-major index of the first maximum of every window (ties go to the earliest tap)."""
+    best = winner = None
+    for t, window in _taps(x, kernel, step, out):
+        if best is None:
+            best, winner = x[window].copy(), np.zeros(_out_shape(x, out), dtype=np.intp)
+            continue
+        later_is_larger = x[window] > best  # strict: an equal later value does not take over
+        np.copyto(best, x[window], where=later_is_larger)
+        winner[later_is_larger] = t
+    return winner
+
+
+def maxpool2d_backward(dy, x, kernel_size=2, stride=None) -> np.ndarray:
+    """`dx` for `y = maxpool2d_forward(x, ...)`: each `dy` goes to the maximum of its window.
+
+    Only the first maximum of a window (row-major) receives the gradient, as in PyTorch; where
+    windows overlap a pixel collects the gradients of every window it wins.
+    """
+    x, kernel, step, out = _pool_setup(x, kernel_size, stride)
+    dy = as_images(dy, "dy")
+    expect_shape(dy, _out_shape(x, out), "dy")
+    winner = _argmax_taps(x, kernel, step, out)
+    dx = np.zeros_like(x)
+    for t, window in _taps(x, kernel, step, out):
+        dx[window] += np.where(winner == t, dy, 0.0)
+    return dx
+
+
+def avgpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
+    """`y[n, c, r, s]` = the mean of window `(r, s)`: `(1 / (KH*KW)) * sum_{i,j} x[.., r*sh+i, s*sw+j]`."""
+    x, kernel, step, out = _pool_setup(x, kernel_size, stride)
+    y = np.zeros(_out_shape(x, out))
+    for _, window in _taps(x, kernel, step, out):
+        y += x[window]
+    return y / (kernel[0] * kernel[1])
+
+
+def avgpool2d_backward(dy, x, kernel_size=2, stride=None) -> np.ndarray:
+    """`dx` for `y = avgpool2d_forward(x, ...)`: every pixel of a window gets `dy / (KH*KW)`."""
+    x, kernel, step, out = _pool_setup(x, kernel_size, stride)
+    dy = as_images(dy, "dy")
+    expect_shape(dy, _out_shape(x, out), "dy")
+    share = dy / (kernel[0] * kernel[1])
+    dx = np.zeros_like(x)
+    for _, window in _taps(x, kernel, step, out):
+        dx[window] += share
+    return dx
+
+
+def l2pool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
+    """`y[n, c, r, s] = sqrt(sum of x**2 over window (r, s))` (`torch.nn.functional.lp_pool2d`, p=2)."""
+    x, kernel, step, out = _pool_setup(x, kernel_size, stride)
+    y = np.zeros(_out_shape(x, out))
+    for _, window in _taps(x, kernel, step, out):
+        y += x[window] ** 2
+    return np.sqrt(y)
