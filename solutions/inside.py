@@ -1,0 +1,76 @@
+"""Looking inside a trained classifier through its input gradient (chapter 11).
+
+- `saliency_map`: which pixels, changed a little, change the class score most
+  (Simonyan, Vedaldi & Zisserman 2014, "Deep Inside Convolutional Networks").
+- `fgsm`: the fast gradient sign method, one step that raises the loss as much as a max-norm
+  budget `eps` allows (Goodfellow, Shlens & Szegedy 2015, "Explaining and Harnessing
+  Adversarial Examples").
+
+Both differentiate with `torch.autograd.grad` with respect to a copy of the input only, so the
+model's parameters keep whatever `.grad` they had, and both leave the model in its current
+mode (call `model.eval()` first for a model with dropout or batch norm).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["saliency_map", "fgsm"]
+
+
+def _as_batch(model: torch.nn.Module, x, labels) -> tuple[torch.Tensor, torch.Tensor]:
+    """x as a fresh leaf tensor that requires grad, and labels as int64, both on x's device."""
+    if not isinstance(x, torch.Tensor):
+        param = next(model.parameters(), None)
+        x = torch.as_tensor(x, dtype=param.dtype if param is not None else torch.float32,
+                            device=param.device if param is not None else None)
+    if x.ndim != 4:
+        raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
+    labels = torch.as_tensor(labels, device=x.device)
+    if labels.shape != (x.shape[0],):
+        raise ValueError(f"labels must have shape ({x.shape[0]},), one per image, got {tuple(labels.shape)}")
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        raise ValueError(f"labels must be integers, got {labels.dtype}")
+    return x.detach().clone().requires_grad_(True), labels.long()
+
+
+def _class_scores(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    scores = model(x)
+    if scores.ndim != 2 or scores.shape[0] != x.shape[0]:
+        raise ValueError(f"model must map (N, C, H, W) to class scores (N, K), got {tuple(scores.shape)}")
+    if labels.numel() and (labels.min() < 0 or labels.max() >= scores.shape[1]):
+        raise ValueError(f"labels must lie in 0..{scores.shape[1] - 1}, got {labels.min()}..{labels.max()}")
+    return scores
+
+
+def saliency_map(model: torch.nn.Module, x, labels) -> torch.Tensor:
+    """(N, H, W): for each image, the largest over channels of |d score_label / d pixel|.
+
+    The score is the model's output for the image's label (the logit, before softmax, so other
+    classes do not enter). The images of a batch are independent (for a model without batch-mixing
+    layers in train mode), so one backward pass of the summed scores gives every image's gradient.
+    """
+    x, labels = _as_batch(model, x, labels)
+    scores = _class_scores(model, x, labels)
+    picked = scores.gather(1, labels[:, None]).sum()
+    (grad,) = torch.autograd.grad(picked, x)
+    return grad.abs().amax(dim=1)
+
+
+def fgsm(model: torch.nn.Module, x, labels, eps: float, clip=(0.0, 1.0)) -> torch.Tensor:
+    """x + eps * sign(d loss / d x) for the mean cross-entropy of the labels, clipped to `clip`.
+
+    Every pixel moves by exactly eps (or 0 where the gradient is 0) in the direction that
+    raises the loss: the worst small change of max-norm eps, to first order. `clip=None` skips
+    the clipping; otherwise the result stays a valid image in [clip[0], clip[1]].
+    """
+    if not eps >= 0:
+        raise ValueError(f"eps must be a non-negative number, got {eps!r}")
+    if clip is not None and not clip[0] <= clip[1]:
+        raise ValueError(f"clip must be (low, high) with low <= high, got {clip!r}")
+    x, labels = _as_batch(model, x, labels)
+    scores = _class_scores(model, x, labels)
+    (grad,) = torch.autograd.grad(F.cross_entropy(scores, labels), x)
+    adversarial = x.detach() + eps * grad.sign()
+    return adversarial if clip is None else adversarial.clamp(clip[0], clip[1])
