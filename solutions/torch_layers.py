@@ -14,58 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# TEMPORARY stand-ins until solutions/_validate.py lands --------------------------------------
-
-def pair(value, name):
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return (int(value[0]), int(value[1]))
-    raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
-
-
-def positive_pair(value, name):
-    result = pair(value, name)
-    if min(result) < 1:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return result
-
-
-def check_ndim(x, ndim, name, layout):
-    if x.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}D {layout}, got shape {tuple(x.shape)}")
-
-
-def pad_amounts(padding, kernel, dilation):
-    if isinstance(padding, str):
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        if padding == "valid":
-            return (0, 0, 0, 0)
-        if padding == "same":
-            return (totals[0] // 2, totals[0] - totals[0] // 2, totals[1] // 2, totals[1] - totals[1] // 2)
-        if padding == "full":
-            return (totals[0], totals[0], totals[1], totals[1])
-        raise ValueError(f"padding must be an int, a pair, 'valid', 'same' or 'full', got {padding!r}")
-    ph, pw = pair(padding, "padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}")
-    return (ph, ph, pw, pw)
-
-
-def conv_output_size(n, k, s, pads, d):
-    span = d * (k - 1) + 1
-    if n + sum(pads) < span:
-        raise ValueError(f"kernel (span {span}) is larger than the padded input ({n + sum(pads)})")
-    return (n + sum(pads) - span) // s + 1
-
-
-def pool_geometry(size, kernel_size, stride):
-    kernel = positive_pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else positive_pair(stride, "stride")
-    if kernel[0] > size[0] or kernel[1] > size[1]:
-        raise ValueError(f"kernel_size {kernel} is larger than the input {size}")
-    return kernel, stride, tuple((n - k) // s + 1 for n, k, s in zip(size, kernel, stride))
-# ---------------------------------------------------------------------------------------------
+from solutions._validate import as_pair, conv_geometry, output_length, pool_geometry, positive_int, positive_pair
 
 __all__ = [
     "default_device", "conv2d_torch", "Conv2dFunction", "maxpool2d_torch", "avgpool2d_torch",
@@ -80,29 +29,38 @@ def default_device() -> torch.device:
 
 # -- geometry: the same checks as the NumPy layers, on tensor shapes ------------------------
 
+def _check_ndim(x: torch.Tensor, ndim: int, name: str, layout: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor {layout}, got {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions {layout}, got shape {tuple(x.shape)}")
+
+
+def _check_device(t: torch.Tensor, x: torch.Tensor, name: str) -> None:
+    if t.device != x.device:
+        raise ValueError(f"{name} is on {t.device} but x is on {x.device}; move both to one device")
+
+
 def _conv_geometry(x: torch.Tensor, w: torch.Tensor, stride, padding, dilation, groups):
-    """Validate a conv2d call; return (kernel, stride, dilation, (top, bottom, left, right), out)."""
-    check_ndim(x, 4, "x", "(N, C, H, W)")
-    check_ndim(w, 4, "w", "(F, C // groups, KH, KW)")
-    if w.device != x.device:
-        raise ValueError(f"w is on {w.device} but x is on {x.device}; move both to one device")
-    if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    """Validate a conv2d call (the NumPy layers' rules, solutions._validate); return
+    (kernel, stride, dilation, (top, bottom, left, right), (H', W'))."""
+    _check_ndim(x, 4, "x", "(N, C, H, W)")
+    _check_ndim(w, 4, "w", "(F, C // groups, KH, KW)")
+    _check_device(w, x, "w")
+    groups = positive_int(groups, "groups")
     n_filters, c_per_group, kh, kw = w.shape
     channels = x.shape[1]
-    if channels % groups or n_filters % groups:
-        raise ValueError(f"groups={groups} must divide the input channels ({channels}) "
-                         f"and the filters ({n_filters})")
+    if channels % groups:
+        raise ValueError(f"groups={groups} must divide the {channels} input channels")
+    if n_filters % groups:
+        raise ValueError(f"groups={groups} must divide the {n_filters} output channels of w")
     if c_per_group * groups != channels:
-        raise ValueError(f"channel mismatch: x has {channels} channels but w expects "
-                         f"{c_per_group} per group x {groups} groups")
-    kernel = positive_pair((kh, kw), "kernel_size")
-    stride = positive_pair(stride, "stride")
-    dilation = positive_pair(dilation, "dilation")
-    pads = pad_amounts(padding, kernel, dilation)
-    out = tuple(conv_output_size(n, k, s, (lo, hi), d)
-                for n, k, s, lo, hi, d in zip(x.shape[2:], kernel, stride, pads[0::2], pads[1::2], dilation))
-    return kernel, stride, dilation, pads, out
+        raise ValueError(f"channel mismatch: w has {c_per_group} input channels per group (shape "
+                         f"{tuple(w.shape)}), the input has {channels} channels and groups={groups}")
+    kernel = positive_pair((kh, kw), "kernel size")
+    stride, dilation, ((top, bottom), (left, right)), out = conv_geometry(
+        tuple(x.shape[2:]), kernel, stride, padding, dilation)
+    return kernel, stride, dilation, (top, bottom, left, right), out
 
 
 def _check_bias(b: torch.Tensor | None, n_filters: int, x: torch.Tensor) -> None:
@@ -110,8 +68,7 @@ def _check_bias(b: torch.Tensor | None, n_filters: int, x: torch.Tensor) -> None
         return
     if tuple(b.shape) != (n_filters,):
         raise ValueError(f"bias must have shape ({n_filters},), got {tuple(b.shape)}")
-    if b.device != x.device:
-        raise ValueError(f"b is on {b.device} but x is on {x.device}; move both to one device")
+    _check_device(b, x, "b")
 
 
 def _pad(x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
@@ -190,8 +147,10 @@ class Conv2dFunction(torch.autograd.Function):
 
 def _pool_windows(x: torch.Tensor, kernel_size, stride) -> torch.Tensor:
     """All pooling windows as a view (N, C, H', W', KH*KW), row-major inside each window."""
-    check_ndim(x, 4, "x", "(N, C, H, W)")
-    (kh, kw), (sh, sw), _ = pool_geometry(tuple(x.shape[2:]), kernel_size, stride)
+    _check_ndim(x, 4, "x", "(N, C, H, W)")
+    (kh, kw), (sh, sw) = pool_geometry(kernel_size, stride)
+    for n, k, s, axis in zip(x.shape[2:], (kh, kw), (sh, sw), ("input height", "input width")):
+        output_length(n, k, s, (0, 0), 1, axis)  # raises when the window does not fit
     windows = x.unfold(2, kh, sh).unfold(3, kw, sw)                             # (N, C, H', W', KH, KW)
     return windows.reshape(*windows.shape[:4], kh * kw)
 
@@ -210,36 +169,41 @@ def avgpool2d_torch(x: torch.Tensor, kernel_size=2, stride=None) -> torch.Tensor
 
 # -- transposed convolution by matmul + fold -----------------------------------------------
 
-def conv_transpose2d_torch(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
+def conv_transpose2d_torch(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0, dilation=1,
                            groups: int = 1) -> torch.Tensor:
-    """Transposed convolution, equal to `torch.nn.functional.conv_transpose2d`.
+    """Transposed convolution, equal to `torch.nn.functional.conv_transpose2d` (and to the NumPy
+    `conv_transpose2d`, with the same arguments and errors).
 
     x (N, C_in, H, W), w (C_in, C_out // groups, KH, KW) -> (N, C_out, H', W') with
-    H' = (H - 1) * s - 2p + KH. Every input pixel stamps its kernel, scaled, onto the output at
-    stride s (`F.fold` adds the stamps up); then p rows and columns are cropped from each side.
-    It is the adjoint of conv2d with the same weights, stride and padding.
+    H' = (H - 1) * s - 2p + d*(KH - 1) + 1. Every input pixel stamps its (dilated) kernel, scaled,
+    onto the output at stride s (`F.fold` adds the stamps up); then p rows and columns are
+    cropped from each side. It is the adjoint of conv2d with the same weights and geometry.
     """
-    check_ndim(x, 4, "x", "(N, C_in, H, W)")
-    check_ndim(w, 4, "w", "(C_in, C_out // groups, KH, KW)")
-    if w.device != x.device:
-        raise ValueError(f"w is on {w.device} but x is on {x.device}; move both to one device")
-    if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    _check_ndim(x, 4, "x", "(N, C_in, H, W)")
+    _check_ndim(w, 4, "w", "(C_in, C_out // groups, KH, KW)")
+    _check_device(w, x, "w")
+    groups = positive_int(groups, "groups")
     n, c_in, h, wd = x.shape
     if w.shape[0] != c_in:
-        raise ValueError(f"channel mismatch: x has {c_in} channels but w has {w.shape[0]} input channels")
+        raise ValueError(f"channel mismatch: w has {w.shape[0]} input channels (shape {tuple(w.shape)}), "
+                         f"x has {c_in}")
     if c_in % groups:
-        raise ValueError(f"groups={groups} must divide the input channels ({c_in})")
-    kh, kw = positive_pair(tuple(w.shape[2:]), "kernel_size")
+        raise ValueError(f"groups={groups} must divide the {c_in} input channels")
+    if isinstance(padding, str):
+        raise ValueError(f"conv_transpose2d takes an int or (h, w) padding, not {padding!r}")
+    kh, kw = positive_pair(tuple(w.shape[2:]), "kernel size")
     sh, sw = positive_pair(stride, "stride")
-    ph, pw = pair(padding, "padding")
+    dh, dw = positive_pair(dilation, "dilation")
+    ph, pw = as_pair(padding, "padding")
     if ph < 0 or pw < 0:
         raise ValueError(f"padding must be non-negative, got {padding!r}")
-    full_h, full_w = (h - 1) * sh + kh, (wd - 1) * sw + kw
+    full_h, full_w = (h - 1) * sh + dh * (kh - 1) + 1, (wd - 1) * sw + dw * (kw - 1) + 1
     if full_h - 2 * ph < 1 or full_w - 2 * pw < 1:
-        raise ValueError(f"padding {padding!r} crops away the whole {full_h}x{full_w} output")
+        raise ValueError(f"padding {padding!r} is too large: the output would be "
+                         f"{(full_h - 2 * ph, full_w - 2 * pw)}")
     c_out = w.shape[1] * groups
-    w_groups = w.reshape(groups, c_in // groups, -1).transpose(1, 2)            # (G, C_out/G*KH*KW, C_in/G)
+    w_groups = w.reshape(groups, c_in // groups, -1).transpose(1, 2)             # (G, C_out/G*KH*KW, C_in/G)
     cols = torch.matmul(w_groups, x.reshape(n, groups, c_in // groups, h * wd))  # (N, G, C_out/G*KH*KW, HW)
-    full = F.fold(cols.reshape(n, c_out * kh * kw, h * wd), (full_h, full_w), (kh, kw), stride=(sh, sw))
+    full = F.fold(cols.reshape(n, c_out * kh * kw, h * wd), (full_h, full_w), (kh, kw),
+                  dilation=(dh, dw), stride=(sh, sw))
     return full[:, :, ph: full_h - ph, pw: full_w - pw]
