@@ -74,6 +74,8 @@ def cross_entropy_cases() -> list[Case]:
         Case((np.zeros((5, 7)), np.arange(5)), label="uniform prediction: loss log(7)"),
         Case((np.array([[-1e4, 1e4], [1e4, -1e4]]), np.array([1, 0])), label="confident and right: loss 0"),
         Case((rng.normal(size=(3, 4)), rng.integers(0, 4, size=5)), label="3 rows of logits but 5 labels"),
+        Case((rng.normal(size=(3, 4)), np.array([0, 4, 1])), label="a label equal to K (out of range)"),
+        Case((rng.normal(size=(3, 4)), np.array([0, -1, 1])), label="a negative label (indexing would wrap)"),
     ]
 
 
