@@ -31,6 +31,18 @@ def _grouped(mat: np.ndarray, groups: int) -> np.ndarray:
     return mat.reshape(groups, mat.shape[0] // groups, mat.shape[1])
 
 
+# Images per GEMM: enough for a large matrix product, few enough that the lowered block
+# (about 2**20 doubles, 8 MB) stays in cache between lowering it and multiplying it. This is
+# what keeps the NumPy layer within reach of PyTorch's per-image im2col on big batches.
+BLOCK_ENTRIES = 2**20
+
+
+def image_blocks(n: int, entries_per_image: int):
+    """Slices `0:b, b:2b, ...` of the batch, with `b * entries_per_image <= BLOCK_ENTRIES`."""
+    b = max(1, BLOCK_ENTRIES // max(1, entries_per_image))
+    return [slice(start, min(start + b, n)) for start in range(0, n, b)]
+
+
 def conv2d_general(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """`torch.nn.functional.conv2d` in NumPy: `x (N, C, H, W)`, `w (F, C // groups, KH, KW)`."""
     x = as_images(x)
@@ -39,13 +51,18 @@ def conv2d_general(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> n
     kernel = w.shape[2:]
     stride, dilation, pads, out = conv_geometry(x.shape[2:], kernel, stride, padding, dilation)
     n, f = x.shape[0], w.shape[0]
-    cols = lower(pad2d(x, pads), kernel, out, stride, dilation)        # (C, KH, KW, N, H', W')
-    cols = _grouped(cols.reshape(-1, n * out[0] * out[1]), groups)     # (G, Cg*KH*KW, N*H'*W')
-    y = np.matmul(_grouped(w.reshape(f, -1), groups), cols)            # (G, F/G, N*H'*W')
-    y = y.reshape((f, n) + out).transpose(1, 0, 2, 3)
+    w_mat = _grouped(w.reshape(f, -1), groups)                          # (G, F/G, Cg*KH*KW)
+    xp = pad2d(x, pads)
+    y = np.empty((n, f) + out)
+    for block in image_blocks(n, w[0].size * groups * out[0] * out[1]):
+        nb = block.stop - block.start
+        cols = lower(xp[block], kernel, out, stride, dilation)          # (C, KH, KW, nb, H', W')
+        cols = _grouped(cols.reshape(-1, nb * out[0] * out[1]), groups)  # (G, Cg*KH*KW, nb*H'*W')
+        y_block = np.matmul(w_mat, cols).reshape((f, nb) + out)         # (F, nb, H', W')
+        y[block] = y_block.transpose(1, 0, 2, 3)
     if b is not None:
-        y = y + b[:, None, None]                                        # also makes y contiguous
-    return np.ascontiguousarray(y)
+        y += b[:, None, None]
+    return y
 
 
 def conv2d_general_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_input_grad=True):
@@ -61,13 +78,20 @@ def conv2d_general_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1,
     n, f = x.shape[0], w.shape[0]
     expect_shape(dy, (n, f) + out, "dy")
     xp = pad2d(x, pads)
-    cols = _grouped(lower(xp, kernel, out, stride, dilation).reshape(-1, n * out[0] * out[1]), groups)
-    dy_mat = _grouped(dy.transpose(1, 0, 2, 3).reshape(f, -1), groups)   # (G, F/G, N*H'*W')
-    dw = np.matmul(dy_mat, cols.transpose(0, 2, 1)).reshape(w.shape)
+    dw_t = np.zeros((groups, w[0].size, f // groups))                   # dW transposed, per group
+    dx = np.empty(x.shape) if need_input_grad else None
+    for block in image_blocks(n, w[0].size * groups * out[0] * out[1]):
+        nb = block.stop - block.start
+        cols = lower(xp[block], kernel, out, stride, dilation)
+        cols = _grouped(cols.reshape(-1, nb * out[0] * out[1]), groups)  # (G, Cg*KH*KW, nb*H'*W')
+        dy_mat = _grouped(dy[block].transpose(1, 0, 2, 3).reshape(f, -1), groups)  # (G, F/G, nb*H'*W')
+        # dW = dY @ cols.T, computed as (cols @ dY.T).T: BLAS prefers the long axis inside.
+        dw_t += np.matmul(cols, dy_mat.transpose(0, 2, 1))
+        if need_input_grad:
+            dx[block] = conv2d_input_grad(dy_mat, w, (nb,) + xp.shape[1:], pads, out, stride, dilation,
+                                          groups)
+    dw = dw_t.transpose(0, 2, 1).reshape(w.shape)
     db = dy.sum(axis=(0, 2, 3))
-    if not need_input_grad:
-        return None, dw, db
-    dx = conv2d_input_grad(dy_mat, w, xp.shape, pads, out, stride, dilation, groups)
     return dx, dw, db
 
 
@@ -75,12 +99,13 @@ def conv2d_input_grad(dy_mat, w, padded_shape, pads, out, stride, dilation, grou
     """`dx = fold(W.T @ dY)`: the transposed convolution of `dy (G, F/G, N*H'*W')` with `w`.
 
     Shared by the backward pass and by `conv_transpose2d` (chapter 8), which is the same map.
+    Returns a (non-contiguous) view of the unpadded `(N, C, H, W)` gradient.
     """
     n, c = padded_shape[:2]
     w_mat = _grouped(w.reshape(w.shape[0], -1), groups)                 # (G, F/G, Cg*KH*KW)
     dcols = np.matmul(w_mat.transpose(0, 2, 1), dy_mat)                 # (G, Cg*KH*KW, N*H'*W')
     dcols = dcols.reshape((c,) + tuple(w.shape[2:]) + (n,) + tuple(out))
-    return np.ascontiguousarray(crop(fold(dcols, padded_shape, stride, dilation), pads))
+    return crop(fold(dcols, padded_shape, stride, dilation), pads)
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0) -> np.ndarray:

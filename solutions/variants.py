@@ -55,7 +55,8 @@ def conv_transpose2d(x, w, stride=1, padding=0, dilation=1, groups=1) -> np.ndar
         raise ValueError(f"padding {padding!r} is too large: the output would be {out_hw}")
     padded_shape = (n, c_out, out_hw[0] + sum(pads[0]), out_hw[1] + sum(pads[1]))
     x_mat = _grouped(x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1), groups)
-    return conv2d_input_grad(x_mat, w, padded_shape, pads, (h, wd), stride, dilation, groups)
+    return np.ascontiguousarray(conv2d_input_grad(x_mat, w, padded_shape, pads, (h, wd), stride, dilation,
+                                                  groups))
 
 
 def dilate_kernel(w, dilation) -> np.ndarray:
