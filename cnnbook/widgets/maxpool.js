@@ -1,0 +1,157 @@
+// Where does the gradient of a pooling layer go? Three grids: the input x with the window of the
+// chosen output, the pooled output y, and dx = the gradient that reaches x when every output
+// receives dy = 1. Max pooling routes each dy to the first maximum of its window (row-major ties);
+// average pooling spreads it evenly. Overlapping windows (stride < kernel) add up their shares.
+
+const CELL = 36;
+
+export function geometry(H, W, k, s) {
+  return { oh: Math.floor((H - k) / s) + 1, ow: Math.floor((W - k) / s) + 1 };
+}
+
+export function winner(x, i, j, k, s) {
+  // [row, col] of the first largest entry of window (i, j), in row-major order
+  let best = [i * s, j * s];
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) {
+      const r = i * s + a, c = j * s + b;
+      if (x[r][c] > x[best[0]][best[1]]) best = [r, c];
+    }
+  }
+  return best;
+}
+
+export function pool(x, k, s, mode) {
+  // -> { y, dx }: the pooled output and the gradient for dy = 1 everywhere
+  const H = x.length, W = x[0].length, { oh, ow } = geometry(H, W, k, s);
+  const y = [], dx = x.map((row) => row.map(() => 0));
+  for (let i = 0; i < oh; i++) {
+    y.push([]);
+    for (let j = 0; j < ow; j++) {
+      if (mode === "max") {
+        const [r, c] = winner(x, i, j, k, s);
+        y[i].push(x[r][c]);
+        dx[r][c] += 1;
+      } else {
+        let sum = 0;
+        for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) {
+          sum += x[i * s + a][j * s + b];
+          dx[i * s + a][j * s + b] += 1 / (k * k);
+        }
+        y[i].push(sum / (k * k));
+      }
+    }
+  }
+  return { y, dx };
+}
+
+function fmt(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0+$/, "").replace(/\.$/, "");
+}
+
+function label(text, input) {
+  const l = document.createElement("label");
+  l.style.marginRight = "14px";
+  l.append(text + " ", input);
+  if (input.type === "range") {
+    const value = document.createElement("span");
+    value.style.display = "inline-block";
+    value.style.minWidth = "1.2em";
+    const show = () => { value.textContent = input.value; };
+    input.addEventListener("input", show);
+    input.showValue = show;
+    l.append(" ", value);
+  }
+  return l;
+}
+
+function grid(svg, values, left, top, title, fill, tag) {
+  // values: 2D array; fill(r, c) -> colour; tag: data attribute for clicks
+  let out = `<text x="${left}" y="${top - 10}" font-size="13">${title}</text>`;
+  values.forEach((row, r) => row.forEach((v, c) => {
+    out += `<rect ${tag ? `data-out="${r},${c}"` : ""} x="${left + c * CELL}" y="${top + r * CELL}" width="${CELL}" height="${CELL}" fill="${fill(r, c)}" stroke="#888" stroke-width="0.7"/>`;
+    out += `<text ${tag ? `data-out="${r},${c}"` : ""} x="${left + c * CELL + CELL / 2}" y="${top + r * CELL + CELL / 2 + 5}" text-anchor="middle" font-size="13">${fmt(v)}</text>`;
+  }));
+  return svg + out;
+}
+
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "cnnbook-maxpool";
+  root.style.fontFamily = "sans-serif";
+  const bar = document.createElement("div");
+  bar.style.margin = "4px 0 8px 0";
+  const mode = document.createElement("select");
+  for (const [v, t] of [["max", "max pooling"], ["avg", "average pooling"]]) mode.append(new Option(t, v));
+  const k = document.createElement("input");
+  Object.assign(k, { type: "range", min: 1, max: 4, step: 1 });
+  const s = document.createElement("input");
+  Object.assign(s, { type: "range", min: 1, max: 4, step: 1 });
+  const shuffle = document.createElement("button");
+  shuffle.textContent = "new input";
+  bar.append(label("pooling", mode), label("kernel", k), label("stride", s), shuffle);
+  const picture = document.createElement("div");
+  picture.style.overflowX = "auto";
+  const text = document.createElement("div");
+  text.style.fontSize = "14px";
+  text.style.minHeight = "3em";
+  root.append(bar, picture, text);
+  el.append(root);
+
+  function update() {
+    const x = model.get("x"), H = x.length, W = x[0].length;
+    const kk = Math.min(model.get("kernel"), H, W), ss = model.get("stride"), m = model.get("mode");
+    const { y, dx } = pool(x, kk, ss, m);
+    const { oh, ow } = geometry(H, W, kk, ss);
+    let [si, sj] = model.get("selected");
+    si = Math.min(Math.max(0, si), oh - 1);
+    sj = Math.min(Math.max(0, sj), ow - 1);
+    mode.value = m; k.max = Math.min(4, H, W); k.value = kk; s.value = ss;
+    k.showValue(); s.showValue();
+    const [wr, wc] = m === "max" ? winner(x, si, sj, kk, ss) : [-1, -1];
+    const inWindow = (r, c) => r >= si * ss && r < si * ss + kk && c >= sj * ss && c < sj * ss + kk;
+
+    const top = 40, gap = 50, left1 = 10;
+    const left2 = left1 + W * CELL + gap, left3 = left2 + ow * CELL + gap;
+    const width = left3 + W * CELL + 10, height = top + Math.max(H, oh) * CELL + 10;
+    let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`;
+    svg = grid(svg, x, left1, top, "input x", (r, c) => (r === wr && c === wc ? "#f4a261"
+      : inWindow(r, c) ? "#ffe8b0" : "#fff"), false);
+    svg += `<rect x="${left1 + sj * ss * CELL}" y="${top + si * ss * CELL}" width="${kk * CELL}" height="${kk * CELL}" fill="none" stroke="#d08c00" stroke-width="3"/>`;
+    svg = grid(svg, y, left2, top, `output y (${oh}×${ow}), click one`, (r, c) => (r === si && c === sj ? "#9fd3ff" : "#f4f8fb"), true);
+    const most = Math.max(...dx.flat(), 1e-12);
+    svg = grid(svg, dx, left3, top, "dx when every dy = 1", (r, c) => (dx[r][c] === 0 ? "#fff"
+      : `rgba(42, 157, 143, ${0.15 + 0.75 * dx[r][c] / most})`), false);
+    if (m === "max") {
+      svg += `<rect x="${left3 + wc * CELL + 2}" y="${top + wr * CELL + 2}" width="${CELL - 4}" height="${CELL - 4}" fill="none" stroke="#e76f51" stroke-width="3"/>`;
+    } else {
+      svg += `<rect x="${left3 + sj * ss * CELL}" y="${top + si * ss * CELL}" width="${kk * CELL}" height="${kk * CELL}" fill="none" stroke="#e76f51" stroke-width="3"/>`;
+    }
+    svg += "</svg>";
+    picture.innerHTML = svg;
+
+    const overlap = ss < kk ? " Windows overlap (stride < kernel), so a pixel can collect the gradient of several outputs." : "";
+    const skipped = (H - kk) % ss !== 0 || (W - kk) % ss !== 0 || ss > kk
+      ? " Pixels that no window covers get no gradient at all." : "";
+    text.innerHTML = m === "max"
+      ? `y[${si}, ${sj}] = ${fmt(y[si][sj])} is x[${wr}, ${wc}], the first maximum of its window: the switch sends all of dy[${si}, ${sj}] there and 0 to the other ${kk * kk - 1} pixels.${overlap}${skipped}`
+      : `y[${si}, ${sj}] = ${fmt(y[si][sj])} is the mean of ${kk * kk} pixels: each of them receives dy[${si}, ${sj}] / ${kk * kk}.${overlap}${skipped}`;
+  }
+
+  function set(name, value) { model.set(name, value); model.save_changes(); }
+  mode.addEventListener("change", () => set("mode", mode.value));
+  k.addEventListener("input", () => set("kernel", Number(k.value)));
+  s.addEventListener("input", () => set("stride", Number(s.value)));
+  shuffle.addEventListener("click", () => {
+    const x = model.get("x");
+    set("x", x.map((row) => row.map(() => Math.floor(Math.random() * 10))));
+  });
+  picture.addEventListener("click", (event) => {
+    const where = event.target.dataset && event.target.dataset.out;
+    if (where) set("selected", where.split(",").map(Number));
+  });
+  for (const name of ["x", "kernel", "stride", "mode", "selected"]) model.on(`change:${name}`, update);
+  update();
+}
+
+export default { render };
