@@ -71,7 +71,7 @@ def lenet5_numpy(seed: int = 0) -> Sequential:
     """LeNet-5 from the NumPy layers of solutions.nn, He-initialised from `seed`."""
     rng = np.random.default_rng(seed)
     return Sequential(
-        Conv2d(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2d(2),
+        Conv2d(1, 6, 5, padding=2, rng=rng, input_grad=False), ReLU(), MaxPool2d(2),
         Conv2d(6, 16, 5, rng=rng), ReLU(), MaxPool2d(2),
         Flatten(),
         Dense(16 * 5 * 5, 120, rng=rng), ReLU(),

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from solutions.channels import conv2d_backward, conv2d_forward
+from solutions.channels import conv2d_forward, conv2d_general_backward
 from solutions.cnn import relu_backward, relu_forward
 from solutions.pooling import maxpool2d_backward, maxpool2d_forward
 
@@ -63,15 +63,19 @@ def _he_normal(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int) ->
 
 
 class Conv2d(Layer):
-    """y = conv2d_forward(x, W, b, stride, padding); W (F, C, k, k) He-initialised, b zero."""
+    """y = conv2d_forward(x, W, b, stride, padding); W (F, C, k, k) He-initialised, b zero.
+
+    `input_grad=False` (for a network's first layer) skips dx, which nothing upstream needs:
+    backward then returns None.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None, input_grad: bool = True):
         rng = np.random.default_rng() if rng is None else rng
         kh, kw = (kernel_size, kernel_size) if np.isscalar(kernel_size) else kernel_size
         self.weight = Parameter(_he_normal(rng, (out_channels, in_channels, kh, kw), in_channels * kh * kw))
         self.bias = Parameter(np.zeros(out_channels))
-        self.stride, self.padding = stride, padding
+        self.stride, self.padding, self.input_grad = stride, padding, input_grad
         self._x = None
 
     def parameters(self) -> list[Parameter]:
@@ -82,7 +86,8 @@ class Conv2d(Layer):
         return conv2d_forward(x, self.weight.value, self.bias.value, self.stride, self.padding)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        dx, dw, db = conv2d_backward(dy, self._remembered(), self.weight.value, self.stride, self.padding)
+        dx, dw, db = conv2d_general_backward(dy, self._remembered(), self.weight.value, self.stride,
+                                             self.padding, need_input_grad=self.input_grad)
         self.weight.grad, self.bias.grad = dw, db
         return dx
 
@@ -165,9 +170,11 @@ class Sequential(Layer):
             x = layer.forward(x)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
         for layer in reversed(self.layers):
             dy = layer.backward(dy)
+            if dy is None:  # a first layer that skips its input gradient
+                break
         return dy
 
     def predict(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:

@@ -1,0 +1,192 @@
+"""The NumPy network library (solutions.nn), LeNet-5 on it, and the training loops.
+
+Every layer's backward is checked by float64 central differences of L = sum(forward(x) * g)
+with respect to its input and each parameter; the optimisers take the same steps as PyTorch's.
+"""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from solutions.models import LeNet5, lenet5_numpy
+from solutions.nn import SGD, Adam, Conv2d, Dense, Flatten, MaxPool2d, Parameter, ReLU, Sequential
+from solutions.toeplitz import numerical_gradient
+from solutions.train import random_shifts, random_shifts_torch, train_numpy, train_torch
+
+FEW = settings(max_examples=15, deadline=None)
+
+
+def relative_error(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(a)) + np.max(np.abs(b)), 1e-12)
+
+
+def check_layer_gradients(layer, x, seed=0):
+    """Backward against central differences, for the input and every parameter."""
+    g = np.random.default_rng(seed).standard_normal(layer.forward(x).shape)
+
+    def loss_of_input(v):
+        return float((layer.forward(v) * g).sum())
+
+    layer.forward(x)
+    dx = layer.backward(g)
+    grads = [p.grad.copy() for p in layer.parameters()]
+    if dx is not None:
+        assert relative_error(dx, numerical_gradient(loss_of_input, x)) < 1e-6
+    for p, grad in zip(layer.parameters(), grads):
+        def loss_of_param(v, p=p):
+            saved, p.value = p.value, v
+            try:
+                return float((layer.forward(x) * g).sum())
+            finally:
+                p.value = saved
+        assert relative_error(grad, numerical_gradient(loss_of_param, p.value.copy())) < 1e-6
+
+
+@FEW
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 1), st.integers(1, 2),
+       st.integers(0, 2**16))
+def test_conv2d_layer_backward(c, f, k, padding, stride, seed):
+    rng = np.random.default_rng(seed)
+    layer = Conv2d(c, f, k, stride=stride, padding=padding, rng=rng)
+    layer.bias.value = rng.standard_normal(f)
+    check_layer_gradients(layer, rng.standard_normal((2, c, 5, 6)), seed)
+
+
+def test_first_conv_layer_can_skip_its_input_gradient():
+    rng = np.random.default_rng(0)
+    layer = Conv2d(1, 2, 3, rng=rng, input_grad=False)
+    y = layer.forward(rng.standard_normal((2, 1, 5, 5)))
+    assert layer.backward(np.ones_like(y)) is None
+    check_layer_gradients(layer, rng.standard_normal((2, 1, 5, 5)))
+
+
+@FEW
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**16))
+def test_dense_layer_backward(n_in, n_out, seed):
+    rng = np.random.default_rng(seed)
+    layer = Dense(n_in, n_out, rng=rng)
+    layer.bias.value = rng.standard_normal(n_out)
+    check_layer_gradients(layer, rng.standard_normal((3, n_in)), seed)
+
+
+@pytest.mark.parametrize("layer", [ReLU(), MaxPool2d(2), MaxPool2d(3, 1), Flatten()], ids=repr)
+def test_parameter_free_layers_backward(layer):
+    # continuous random input: no ties in a pooling window, no zero at relu's kink
+    check_layer_gradients(layer, np.random.default_rng(1).standard_normal((2, 3, 6, 6)))
+
+
+def test_sequential_backward_through_a_small_cnn():
+    rng = np.random.default_rng(2)
+    net = Sequential(Conv2d(1, 2, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2), Flatten(), Dense(2 * 3 * 3, 4, rng=rng))
+    check_layer_gradients(net, rng.standard_normal((2, 1, 6, 6)))
+
+
+def test_backward_before_forward_is_an_error():
+    with pytest.raises(ValueError, match="before forward"):
+        ReLU().backward(np.ones(3))
+
+
+def test_numpy_lenet_computes_what_the_torch_lenet_computes():
+    numpy_net, torch_net = lenet5_numpy(seed=3), LeNet5().double()
+    ours = [layer for layer in numpy_net.layers if layer.parameters()]
+    theirs = [m for m in torch_net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(ours) == len(theirs) == 5
+    with torch.no_grad():
+        for a, b in zip(ours, theirs):
+            b.weight.copy_(torch.from_numpy(a.weight.value))
+            b.bias.copy_(torch.from_numpy(a.bias.value + 0.1))
+            a.bias.value = a.bias.value + 0.1
+    x = np.random.default_rng(4).random((3, 1, 28, 28))
+    np.testing.assert_allclose(numpy_net.forward(x), torch_net(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+# -- optimisers take PyTorch's steps ------------------------------------------------------------
+
+@pytest.mark.parametrize("ours, theirs, kwargs", [
+    (SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
+    (SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.0}),
+    (Adam, torch.optim.Adam, {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.001}),
+])
+def test_optimiser_steps_equal_pytorchs(ours, theirs, kwargs):
+    rng = np.random.default_rng(5)
+    value = rng.standard_normal((3, 4))
+    p = Parameter(value.copy())
+    t = torch.tensor(value.copy(), requires_grad=True)
+    mine, reference = ours([p], **kwargs), theirs([t], **kwargs)
+    for _ in range(4):
+        grad = rng.standard_normal((3, 4))
+        p.grad, t.grad = grad, torch.tensor(grad)
+        mine.step()
+        reference.step()
+    np.testing.assert_allclose(p.value, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_optimisers_reject_bad_hyperparameters():
+    with pytest.raises(ValueError):
+        SGD([], lr=0)
+    with pytest.raises(ValueError):
+        Adam([], betas=(1.0, 0.9))
+
+
+# -- training loops --------------------------------------------------------------------------
+
+def test_random_shifts_move_each_image_by_at_most_max_shift():
+    rng = np.random.default_rng(6)
+    images = np.zeros((20, 1, 9, 9))
+    images[:, 0, 4, 4] = 1.0  # one bright pixel in the middle, far from the border
+    for shifted in (random_shifts(images, 2, rng),
+                    random_shifts_torch(torch.from_numpy(images), 2, torch.Generator().manual_seed(0)).numpy()):
+        assert shifted.shape == images.shape and np.array_equal(shifted.sum(axis=(1, 2, 3)), np.ones(20))
+        rows, cols = np.nonzero(shifted[:, 0])[1:]
+        assert np.all(np.abs(rows - 4) <= 2) and np.all(np.abs(cols - 4) <= 2)
+        assert len(set(zip(rows, cols))) > 1
+    assert random_shifts(images, 0, rng) is images
+
+
+def tiny_digits():
+    rng = np.random.default_rng(7)
+    images = rng.random((48, 28, 28)) * 0.1
+    labels = np.arange(48) % 3
+    for label in range(3):  # three easy classes: a bright band in one of three places
+        images[labels == label, 4 + 8 * label: 10 + 8 * label, :] += 0.9
+    return images, labels
+
+
+def test_numpy_training_learns_easy_classes():
+    images, labels = tiny_digits()
+    net = lenet5_numpy(seed=0)
+    history = train_numpy(net, images, labels, Adam(net.parameters(), lr=3e-3), epochs=6, batch_size=16,
+                          val=(images, labels), progress=False)
+    assert len(history["loss"]) == 18 and len(history["val_acc"]) == 6
+    assert history["loss"][-1] < history["loss"][0] and history["val_acc"][-1] == 1.0
+
+
+@pytest.fixture
+def one_thread():
+    """LeNet is too small to gain from threads, and a loaded machine makes them much slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_torch_training_learns_and_is_deterministic_under_a_seed(one_thread):
+    images, labels = tiny_digits()
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(123)
+        model = LeNet5()
+        runs.append(train_torch(model, images, labels, epochs=4, batch_size=16, lr=1e-2, seed=1, max_shift=1,
+                                val=(images, labels), device="cpu", progress=False))
+    assert runs[0]["loss"] == runs[1]["loss"]
+    assert runs[0]["loss"][-1] < runs[0]["loss"][0] and runs[0]["val_acc"][-1] > 0.9
+
+
+def test_max_steps_cut_training_short(one_thread):
+    images, labels = tiny_digits()
+    history = train_torch(LeNet5(), images, labels, epochs=5, batch_size=8, max_steps=3, device="cpu",
+                          progress=False)
+    assert len(history["loss"]) == 3
