@@ -15,7 +15,11 @@ export MPLBACKEND := Agg
 
 .PHONY: setup book test lint unit lab release grade bench clean
 
-setup: $(STAMP)
+# Python packages into .venv; the browser libraries the book serves (MathJax, require.js, the
+# widget runtime) from npm into node_modules, exactly as package-lock.json pins them.
+NODE_STAMP := node_modules/.installed
+
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +27,12 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip check
 	touch $@
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+# Every chapter, executed (cached in _build/.jupyter_cache: only changed notebooks re-run), with
+# Sphinx warnings as errors; the site in _build/html loads nothing from the network.
 book: setup
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
