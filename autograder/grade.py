@@ -1,0 +1,363 @@
+"""Grade a class: every `SUBMISSIONS/<student>/<id>/<id>.ipynb`, `jobs` at a time.
+
+Per submission (`grade_submission`):
+1. keep the file as received (`OUT/received/...`), then read it tolerantly;
+2. find its solution cells and screen their source (`screen`): suspicious machinery zeroes the
+   submission and flags it; a library convolution or a spec's forbidden name zeroes that function;
+3. run the trusted notebook around them in a box (`assemble`, `sandbox`), which records each
+   graded function's outcomes on its spec's cases;
+4. judge those outcomes against the reference here, outside the box (`judge`): a test cell earns
+   its points only if its visible cell ran without error, every hidden case of its function is
+   right and nothing forbidden was used;
+5. keep the executed notebook and outcomes (`OUT/runs/...`) and write the feedback page.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder import feedback, outcomes, sandbox
+from autograder.assemble import build_notebook, find_solutions, populate_scratch
+from autograder.course import Chapter, Course, NotebookError, read_cells
+from autograder.judge import ReferenceCache, verdict
+from autograder.screen import library_ops, suspicious
+from autograder.spec import forbidden_used
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,99}$")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+MAX_EXECUTED_BYTES = 64 << 20
+
+
+@dataclass
+class TestResult:
+    grade_id: str
+    function: str | None
+    points: float
+    max_points: float
+    visible_source: str
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    written_max_score: float = 0.0
+    status: str = "graded"          # 'graded' or 'failed' (could not be graded at all)
+    reason: str = ""                # why it failed, was zeroed or stopped: for student and summary
+    flags: list[str] = field(default_factory=list)  # for a human to review
+    tests: list[TestResult] = field(default_factory=list)
+    written: list[dict] = field(default_factory=list)
+    wall_s: float = 0.0
+    isolation: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+    def student_notes(self) -> list[str]:
+        notes = [self.reason] if self.reason else []
+        if self.flags:
+            notes.append("Flagged for review by an instructor: " + "; ".join(self.flags[:8]))
+        return notes
+
+
+@dataclass
+class Settings:
+    course: Course
+    out: Path
+    limits: sandbox.Limits
+    isolation: str
+    references: ReferenceCache
+
+
+def _copy_regular_files(src: Path, dst: Path, keep: re.Pattern, budget: int = 1 << 30) -> None:
+    """Archive what the box wrote (names matching `keep`, up to `budget` bytes in all), without
+    following links the student may have planted."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src.iterdir()) if src.is_dir() and not src.is_symlink() else []:
+        if not keep.fullmatch(path.name) or budget <= 0:
+            continue
+        try:
+            data = outcomes.read_plain_file(path, min(budget, MAX_EXECUTED_BYTES))
+        except outcomes.Unreadable:
+            continue
+        budget -= len(data)
+        (dst / path.name).write_bytes(data)
+
+
+def _executed_cells(scratch: Path) -> dict[tuple[str, str], list[dict]]:
+    """(role, id) -> the outputs of that cell in the executed notebook (read as untrusted JSON)."""
+    try:
+        nb = json.loads(outcomes.read_plain_file(scratch / "executed.ipynb", MAX_EXECUTED_BYTES))
+        cells = nb["cells"]
+    except (outcomes.Unreadable, ValueError, KeyError, TypeError, RecursionError):
+        return {}
+    found = {}
+    for cell in cells if isinstance(cells, list) else []:
+        try:
+            tag = cell["metadata"]["autograder"]
+            ran = cell.get("execution_count") is not None
+            outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+            if ran and isinstance(tag, dict):
+                found[(str(tag.get("role")), str(tag.get("id")))] = outputs
+        except (KeyError, TypeError, AttributeError):
+            continue
+    return found
+
+
+def _error_of(outputs: list[dict]) -> str | None:
+    for out in outputs:
+        if isinstance(out, dict) and out.get("output_type") == "error":
+            text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
+            return ANSI.sub("", text)[:2000]
+    return None
+
+
+def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionResult,
+            problems: dict[str, list[str]]) -> tuple[dict[str, str], list[str]]:
+    """-> (runnable sources by function, suspicious findings). Fills per-function problems."""
+    specs = course.specs()
+    runnable, alarming = {}, []
+    for ex in chapter.exercises:
+        found = sources[ex.name]
+        if found.source is None:
+            problems[ex.name].append(f"no solution cell defines `{ex.name}` (keep its `def` line)")
+            continue
+        try:
+            ast.parse(found.source)
+        except (SyntaxError, ValueError, RecursionError) as exc:
+            line = getattr(exc, "lineno", None)
+            problems[ex.name].append(f"the solution cell of `{ex.name}` has a syntax error"
+                                     f"{f' on line {line}' if line else ''}: {getattr(exc, 'msg', exc)}")
+            continue
+        alarming += [f"{ex.name}: {s}" for s in suspicious(found.source, chapter.setup)]
+        spec = specs.get(ex.name, (None, None))[0]
+        banned = sorted(set(library_ops(found.source)) | set(forbidden_used(found.source, spec) if spec else ()))
+        if banned:
+            problems[ex.name].append(f"`{ex.name}` must be written by hand here, but it uses {', '.join(banned)}")
+            result.flags.append(f"{ex.name} uses {', '.join(banned)}")
+        if spec is None:
+            problems[ex.name].append(f"`{ex.name}` has no hidden-test spec, so it cannot be graded "
+                                     "automatically (instructor: see autograder/specs/)")
+        runnable[ex.name] = found.source
+    return runnable, alarming
+
+
+def grade_submission(student: str, assignment: str, path: Path, s: Settings) -> SubmissionResult:
+    start = time.monotonic()
+    result = SubmissionResult(student, assignment, isolation=s.isolation)
+    try:
+        return _grade(result, path, s)
+    finally:
+        result.score = float(sum(t.points for t in result.tests))
+        result.wall_s = time.monotonic() - start
+        _write_feedback(result, s.out)
+
+
+def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResult:
+    student, assignment = result.student, result.assignment
+    if not (SAFE_NAME.match(student) and SAFE_NAME.match(assignment)):
+        result.status, result.reason = "failed", "the student or assignment folder name has odd characters"
+        return result
+    chapter = s.course.chapter(assignment)
+    if chapter is None:
+        result.status, result.reason = "failed", f"there is no chapter named {assignment!r}"
+        return result
+    result.max_score, result.written_max_score = chapter.max_score, chapter.written_max_score
+    result.tests = [TestResult(t.grade_id, t.function, 0.0, t.points, t.source) for t in chapter.tests]
+    try:
+        data = outcomes.read_plain_file(path, 64 << 20)
+    except outcomes.Unreadable as exc:
+        result.status, result.reason = "failed", f"the submission could not be read ({exc})"
+        return result
+    received = s.out / "received" / student / assignment / f"{assignment}.ipynb"
+    received.parent.mkdir(parents=True, exist_ok=True)
+    received.write_bytes(data)
+    try:
+        cells = read_cells(data)
+    except NotebookError as exc:
+        result.reason = f"Not graded: {exc}."
+        for t in result.tests:
+            t.messages.append(str(exc))
+        return result
+    answers = {c.grade_id: c.source for c in cells if c.kind == "markdown" and c.grade_id}
+    result.written = [{"grade_id": w.grade_id, "max_points": w.points, "answer": answers.get(w.grade_id, "")}
+                      for w in chapter.written]
+
+    problems: dict[str, list[str]] = {ex.name: [] for ex in chapter.exercises}
+    runnable, alarming = _screen(chapter, s.course, find_solutions(chapter, cells), result, problems)
+    if alarming:
+        result.flags[:0] = alarming
+        result.reason = ("Zero points: the solution cells use machinery an exercise has no use for "
+                         "(see the flags below); an instructor will review this submission.")
+        for t in result.tests:
+            t.messages.append("not run: the submission was flagged")
+        return result
+
+    specs = s.course.specs()
+    spec_modules = {name: specs[name][1] for name in runnable if name in specs}
+    executed, box = _run_in_box(chapter, runnable, spec_modules, s, result)
+    if box is not None and box.timed_out:
+        result.reason = (f"The notebook ran longer than {s.limits.notebook_s:g} s in all and was stopped; "
+                         "what ran before that was graded.")
+    elif box is not None and box.returncode != 0 and not executed:
+        result.reason = "The notebook's kernel could not run (it crashed or exited)."
+
+    for name in runnable:
+        error = _error_of(executed.get(("solution", name), []))
+        if ("solution", name) not in executed:
+            problems[name].append(f"the solution cell of `{name}` did not run to completion")
+        elif error:
+            problems[name].append(f"the solution cell of `{name}` raised {error}")
+        if name not in spec_modules:
+            continue
+        try:
+            got, complete = outcomes.load(s.out / "runs" / student / assignment / "out", name)
+            msg = verdict(specs[name][0], got, complete, s.references)
+        except outcomes.Unreadable as exc:
+            msg = f"no hidden-test outcomes could be read ({exc})"
+        except Exception as exc:  # noqa: BLE001 -- whatever was recorded, it earns nothing
+            msg = f"the recorded outcomes could not be judged ({type(exc).__name__})"
+        if msg:
+            problems[name].append(msg)
+
+    for t in result.tests:
+        outputs = executed.get(("test", t.grade_id))
+        if outputs is None:
+            t.messages.append("the visible test did not run (the notebook stopped before it)")
+        elif (error := _error_of(outputs)) is not None:
+            t.messages.append(f"visible test: {error}")
+        if t.function is not None:
+            t.messages += problems.get(t.function, [])
+        t.points = t.max_points if not t.messages else 0.0
+    return result
+
+
+def _run_in_box(chapter, runnable, spec_modules, s: Settings, result):
+    run_dir = s.out / "runs" / result.student / result.assignment
+    shutil.rmtree(run_dir, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix="ag-"))
+    try:
+        scratch = work / "scratch"
+        nb = build_notebook(chapter, runnable, spec_modules, s.limits.cell_s)
+        populate_scratch(scratch, nb, s.course.spec_files)
+        sandbox.prepare_scratch_owner(scratch, s.isolation)
+        box = sandbox.run_boxed(scratch, s.limits, level=s.isolation)
+        executed = _executed_cells(scratch)
+        _copy_regular_files(scratch / "out", run_dir / "out", re.compile(r"\w+\.json|\w+_\d+_\d+\.npy"))
+        _copy_regular_files(scratch, run_dir, re.compile(r"(notebook|executed)\.ipynb"))
+        (run_dir / "box.log").write_text(box.log)
+        return executed, box
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_feedback(result: SubmissionResult, out: Path) -> None:
+    if not (SAFE_NAME.match(result.student) and SAFE_NAME.match(result.assignment)):
+        return
+    page = out / "feedback" / result.student / f"{result.assignment}.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(feedback.render(result))
+
+
+# -- a whole class ------------------------------------------------------------------------------
+
+def discover(submissions: Path) -> list[tuple[str, str, Path]]:
+    """(student, assignment, notebook path) for every `<student>/<id>/` folder."""
+    found = []
+    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for chapter_dir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            found.append((student_dir.name, chapter_dir.name, chapter_dir / f"{chapter_dir.name}.ipynb"))
+    return found
+
+
+def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | None = None,
+                limits: sandbox.Limits | None = None, progress: bool | None = None) -> list[SubmissionResult]:
+    course = course or Course()
+    out.mkdir(parents=True, exist_ok=True)
+    level = sandbox.isolation()
+    warning = sandbox.isolation_warning(level)
+    if warning:
+        print(warning, file=sys.stderr)
+    for name, error in course.spec_errors.items():
+        print(f"WARNING: spec module {name} failed to import: {error}", file=sys.stderr)
+    settings = Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course))
+    todo = discover(submissions)
+    results: list[SubmissionResult] = []
+    lock = threading.Lock()
+    bar = None
+    if progress if progress is not None else sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="notebook", desc="grading")
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(_grade_safely, student, chapter, path, settings) for student, chapter, path in todo]
+        for future in as_completed(futures):
+            with lock:
+                results.append(future.result())
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    results.sort(key=lambda r: (r.student, r.assignment))
+    write_reports(results, out)
+    return results
+
+
+def _grade_safely(student: str, assignment: str, path: Path, s: Settings) -> SubmissionResult:
+    try:
+        return grade_submission(student, assignment, path, s)
+    except Exception as exc:  # noqa: BLE001 -- a grader bug on one submission must not stop the class
+        result = SubmissionResult(student, assignment, status="failed", isolation=s.isolation,
+                                  reason=f"internal grader error: {type(exc).__name__}: {exc}")
+        return result
+
+
+CSV_COLUMNS = ["student", "assignment", "score", "max_score", "written_score", "written_max_score",
+               "status", "flagged", "reason"]
+
+
+def write_reports(results: list[SubmissionResult], out: Path) -> None:
+    import csv
+
+    with open(out / "grades.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for r in results:
+            writer.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", "",
+                             f"{r.written_max_score:g}", r.status, "yes" if r.flagged else "",
+                             r.reason])
+    records = [dict(asdict(r), flagged=r.flagged) for r in results]
+    (out / "grades.json").write_text(json.dumps(records, indent=1))
+
+
+def summary(results: list[SubmissionResult], wall_s: float, jobs: int) -> str:
+    failed = [r for r in results if r.status == "failed"]
+    flagged = [r for r in results if r.flagged]
+    stopped = [r for r in results if r.status == "graded" and r.reason and not r.flagged]
+    students = len({r.student for r in results})
+    level = results[0].isolation if results else sandbox.isolation()
+    lines = [f"graded {len(results) - len(failed)} of {len(results)} submissions ({students} students) "
+             f"in {wall_s:.1f} s with {jobs} job(s), isolation: {level}",
+             f"failed: {len(failed)}   flagged: {len(flagged)}   stopped or unreadable: {len(stopped)}"]
+    for r in failed:
+        lines.append(f"  FAILED  {r.student}/{r.assignment}: {r.reason}")
+    for r in stopped:
+        lines.append(f"  NOTE    {r.student}/{r.assignment}: {r.reason}")
+    for r in flagged:
+        lines.append(f"  FLAGGED {r.student}/{r.assignment}: {'; '.join(r.flags[:3])}"
+                     + (f" (+{len(r.flags) - 3} more)" if len(r.flags) > 3 else ""))
+    return "\n".join(lines)
