@@ -69,8 +69,8 @@ function grid(svg, values, left, top, title, fill, tag) {
   // values: 2D array; fill(r, c) -> colour; tag: data attribute for clicks
   let out = `<text x="${left}" y="${top - 10}" font-size="13">${title}</text>`;
   values.forEach((row, r) => row.forEach((v, c) => {
-    out += `<rect ${tag ? `data-out="${r},${c}"` : ""} x="${left + c * CELL}" y="${top + r * CELL}" width="${CELL}" height="${CELL}" fill="${fill(r, c)}" stroke="#888" stroke-width="0.7"/>`;
-    out += `<text ${tag ? `data-out="${r},${c}"` : ""} x="${left + c * CELL + CELL / 2}" y="${top + r * CELL + CELL / 2 + 5}" text-anchor="middle" font-size="13">${fmt(v)}</text>`;
+    out += `<rect ${tag ? `data-out="${r},${c}" style="cursor:pointer"` : ""} x="${left + c * CELL}" y="${top + r * CELL}" width="${CELL}" height="${CELL}" fill="${fill(r, c)}" stroke="#888" stroke-width="0.7"/>`;
+    out += `<text ${tag ? `data-out="${r},${c}" style="cursor:pointer"` : ""} x="${left + c * CELL + CELL / 2}" y="${top + r * CELL + CELL / 2 + 5}" text-anchor="middle" font-size="13">${fmt(v)}</text>`;
   }));
   return svg + out;
 }
