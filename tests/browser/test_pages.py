@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, book_pages, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, ROOT, book_pages, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -12,6 +14,14 @@ PAGES = book_pages()
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
 # The pages a reader lands on first: screenshots at desktop and phone widths.
 MAIN_PAGES = [p for p in PAGES if p.startswith("book/")] + CHAPTERS[:1] + [p for p in CHAPTERS if "04_conv2d" in p]
+
+
+def draws_figures(path: str) -> bool:
+    """Whether the chapter's source plots with matplotlib (then the page must show figures)."""
+    source = ROOT / path.replace(".html", ".ipynb")
+    cells = json.loads(source.read_text())["cells"] if source.exists() else []
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return "plt." in code or "matplotlib" in code
 
 
 def shot_name(path: str) -> str:
@@ -44,7 +54,11 @@ def test_chapter_shows_math_figures_and_no_hidden_tests(open_page, path):
     assert page.locator("span.math, div.math").filter(has_not=page.locator("mjx-container")).count() == 0, \
         f"{path}: math left as raw TeX"
     figures = page.locator(".cell_output img, figure img")
-    assert figures.count() > 0, f"{path}: no figure"
+    if draws_figures(path):
+        assert figures.count() > 0, f"{path}: plots, but shows no figure"
+    for i in range(figures.count()):
+        box = figures.nth(i).bounding_box()
+        assert box and box["width"] > 50 and box["height"] > 50, f"{path}: figure {i} is not visible"
     text = page.content()
     assert "BEGIN HIDDEN TESTS" not in text and "check_hidden" not in text, f"{path} shows hidden tests"
 
