@@ -1,7 +1,7 @@
 """Build the notebook the box runs: trusted cells around the student's solution cells.
 
-    prelude (per-cell alarm) | chapter setup cells | in chapter order: the student's solution
-    cell / the chapter's visible test cell | one harvest cell per graded function
+    chapter setup cells | in chapter order: the student's solution cell / the chapter's visible
+    test cell | one harvest cell per graded function
 
 Everything but the solution cells comes from the trusted source notebook, so editing, emptying or
 deleting test cells in a submission changes nothing. Each cell carries
@@ -17,23 +17,6 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import REPO, Cell, Chapter, defined_names
-
-PRELUDE = '''\
-import signal as _autograder_signal
-
-class CellTimeout(BaseException):
-    """Raised in a cell that runs longer than {cell_s:g} s (BaseException: `except Exception` won't eat it)."""
-
-def _autograder_alarm(signum, frame):
-    raise CellTimeout("this cell ran longer than {cell_s:g} s and was stopped")
-
-_autograder_signal.signal(_autograder_signal.SIGALRM, _autograder_alarm)
-get_ipython().events.register(
-    "pre_run_cell", lambda info: _autograder_signal.setitimer(_autograder_signal.ITIMER_REAL, {cell_s}))
-get_ipython().events.register(
-    "post_run_cell", lambda result: _autograder_signal.setitimer(_autograder_signal.ITIMER_REAL, 0))
-del _autograder_alarm
-'''
 
 HARVEST = '''\
 from autograder.harvest import harvest as _autograder_harvest
@@ -72,14 +55,13 @@ def _cell(source: str, role: str, ident: str) -> nbformat.NotebookNode:
     return cell
 
 
-def build_notebook(chapter: Chapter, runnable: dict[str, str], spec_modules: dict[str, str],
-                   cell_s: float) -> nbformat.NotebookNode:
+def build_notebook(chapter: Chapter, runnable: dict[str, str], spec_modules: dict[str, str]
+                   ) -> nbformat.NotebookNode:
     """`runnable`: function name -> the student's solution source to run (screened already);
     `spec_modules`: function name -> the module holding its spec inside the box."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cells = [_cell(PRELUDE.format(cell_s=cell_s), "prelude", "prelude")]
-    cells += [_cell(src, "setup", f"setup_{i}") for i, src in enumerate(chapter.setup)]
+    cells = [_cell(src, "setup", f"setup_{i}") for i, src in enumerate(chapter.setup)]
     tests = {t.grade_id: t for t in chapter.tests}
     for kind, ident in chapter.order:
         if kind == "solution" and ident in runnable:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from autograder import feedback, outcomes, sandbox
 from autograder.assemble import build_notebook, find_solutions, populate_scratch
-from autograder.course import Chapter, Course, NotebookError, read_cells
+from autograder.course import Chapter, Course, NotebookError, read_cells, visible_part
 from autograder.judge import ReferenceCache, verdict
 from autograder.screen import library_ops, suspicious
 from autograder.spec import forbidden_used
@@ -156,6 +156,23 @@ def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionR
     return runnable, alarming
 
 
+def _normalized(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def tampered_tests(chapter: Chapter, cells: list) -> list[str]:
+    """Test cells of the release that the submission deleted or edited. They are never run from the
+    submission (the grader runs its own copy), but the attempt is worth a human's look."""
+    submitted = {c.grade_id: c.source for c in cells if c.kind == "code" and c.grade_id}
+    found = []
+    for t in chapter.tests:
+        if t.grade_id not in submitted:
+            found.append(f"test cell {t.grade_id} was deleted")
+        elif _normalized(visible_part(submitted[t.grade_id])) != _normalized(t.source):
+            found.append(f"test cell {t.grade_id} was edited")
+    return found
+
+
 def grade_submission(student: str, assignment: str, path: Path, s: Settings) -> SubmissionResult:
     start = time.monotonic()
     result = SubmissionResult(student, assignment, isolation=s.isolation)
@@ -197,6 +214,7 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
     result.written = [{"grade_id": w.grade_id, "max_points": w.points, "answer": answers.get(w.grade_id, "")}
                       for w in chapter.written]
 
+    result.flags += tampered_tests(chapter, cells)
     problems: dict[str, list[str]] = {ex.name: [] for ex in chapter.exercises}
     runnable, alarming = _screen(chapter, s.course, find_solutions(chapter, cells), result, problems)
     if alarming:
@@ -231,6 +249,10 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
             msg = f"no hidden-test outcomes could be read ({exc})"
         except Exception as exc:  # noqa: BLE001 -- whatever was recorded, it earns nothing
             msg = f"the recorded outcomes could not be judged ({type(exc).__name__})"
+        else:
+            fakes = {o.error[1] for o in got if o.kind == "raised" and o.error[1].startswith("expected an array")}
+            if fakes:
+                result.flags.append(f"{name} returns objects that are not arrays or numbers ({min(fakes)})")
         if msg:
             problems[name].append(msg)
 
@@ -252,7 +274,7 @@ def _run_in_box(chapter, runnable, spec_modules, s: Settings, result):
     work = Path(tempfile.mkdtemp(prefix="ag-"))
     try:
         scratch = work / "scratch"
-        nb = build_notebook(chapter, runnable, spec_modules, s.limits.cell_s)
+        nb = build_notebook(chapter, runnable, spec_modules)
         populate_scratch(scratch, nb, s.course.spec_files)
         sandbox.prepare_scratch_owner(scratch, s.isolation)
         box = sandbox.run_boxed(scratch, s.limits, level=s.isolation)
@@ -292,6 +314,7 @@ def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | No
     warning = sandbox.isolation_warning(level)
     if warning:
         print(warning, file=sys.stderr)
+    course.specs()  # import every spec module now, to report the broken ones before grading
     for name, error in course.spec_errors.items():
         print(f"WARNING: spec module {name} failed to import: {error}", file=sys.stderr)
     settings = Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course))

@@ -39,6 +39,9 @@ LIBRARY_OPS = frozenset({
     "lp_pool1d", "lp_pool2d", "max_pool2d_with_indices", "max_unpool2d", "Conv1d", "Conv2d",
     "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "LPPool2d", "convolution",
 })
+# Strings that point at the reference, the grader or files: an exercise never needs them.
+SUSPICIOUS_TEXT = ("solution", "autograder", "spec", "hidden", ".py", ".npy", ".json", "/work", "/tmp",
+                   "../", "/proc", "/etc", "out/")
 # Bases a graded object may not subclass: they would smuggle a fake into the outcomes.
 FAKE_BASES = frozenset({"ndarray", "Tensor", "float", "int", "tuple", "list", "dict", "generic", "number"})
 
@@ -104,7 +107,14 @@ def suspicious(source: str, setup_sources: list[str]) -> list[str]:
     def note(node: ast.AST, what: str) -> None:
         found.append(f"line {getattr(node, 'lineno', '?')}: {what}")
 
+    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
     for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            hits = [t for t in SUSPICIOUS_TEXT if t in node.value.lower()]
+            if hits:
+                note(node, f"a string mentions {hits[0]!r}")
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 top = _import_top(alias, node)
