@@ -54,33 +54,39 @@ def maxpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
     return y
 
 
-def _argmax_taps(x, kernel, step, out) -> np.ndarray:
-    """Row-major index of the first maximum of every window (ties go to the earliest tap)."""
-    best = winner = None
-    for t, window in _taps(x, kernel, step, out):
-        if best is None:
-            best, winner = x[window].copy(), np.zeros(_out_shape(x, out), dtype=np.intp)
-            continue
-        later_is_larger = x[window] > best  # strict: an equal later value does not take over
-        np.copyto(best, x[window], where=later_is_larger)
-        winner[later_is_larger] = t
-    return winner
+def _windows_overlap(kernel, step) -> bool:
+    """Whether some pixel lies in two windows (then its gradients must be added, not assigned)."""
+    return step[0] < kernel[0] or step[1] < kernel[1]
 
 
 def maxpool2d_backward(dy, x, kernel_size=2, stride=None) -> np.ndarray:
     """`dx` for `y = maxpool2d_forward(x, ...)`: each `dy` goes to the maximum of its window.
 
-    Only the first maximum of a window (row-major) receives the gradient, as in PyTorch; where
-    windows overlap a pixel collects the gradients of every window it wins.
+    Only the first maximum of a window (row-major) receives the gradient, as in PyTorch: taps are
+    visited in row-major order, and a tap wins a window if it holds the maximum and no earlier
+    tap has won that window yet. Then every window sends its `dy` to its winner's flat index;
+    `np.bincount` adds them up, so a pixel that wins several overlapping windows collects the
+    gradient of each (one pass, no strided scatter).
     """
     x, kernel, step, out = _pool_setup(x, kernel_size, stride)
     dy = as_images(dy, "dy")
     expect_shape(dy, _out_shape(x, out), "dy")
-    winner = _argmax_taps(x, kernel, step, out)
-    dx = np.zeros_like(x)
+    n, c, h, w = x.shape
+    y = maxpool2d_forward(x, kernel, step)
+    # Flat index of each window's winner: its top-left corner, plus the winning tap's offset.
+    target = (np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
+              + np.arange(out[0]).reshape(-1, 1) * (step[0] * w) + np.arange(out[1]) * step[1])
+    free = np.ones(y.shape, dtype=bool)         # windows no tap has won yet
+    wins = np.empty(y.shape, dtype=bool)
     for t, window in _taps(x, kernel, step, out):
-        dx[window] += np.where(winner == t, dy, 0.0)
-    return dx
+        np.equal(x[window], y, out=wins)
+        np.logical_and(wins, free, out=wins)
+        np.logical_xor(free, wins, out=free)
+        i, j = divmod(t, kernel[1])
+        if i * w + j:
+            target += wins * (i * w + j)        # exactly one tap wins each window
+    dx = np.bincount(target.ravel(), weights=dy.ravel(), minlength=x.size)
+    return dx.reshape(x.shape)
 
 
 def avgpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
@@ -98,9 +104,13 @@ def avgpool2d_backward(dy, x, kernel_size=2, stride=None) -> np.ndarray:
     dy = as_images(dy, "dy")
     expect_shape(dy, _out_shape(x, out), "dy")
     share = dy / (kernel[0] * kernel[1])
+    overlap = _windows_overlap(kernel, step)
     dx = np.zeros_like(x)
     for _, window in _taps(x, kernel, step, out):
-        dx[window] += share
+        if overlap:
+            dx[window] += share
+        else:
+            dx[window] = share
     return dx
 
 
