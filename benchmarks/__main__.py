@@ -132,20 +132,24 @@ def main(argv=None) -> int:
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu adds up the CPU time of all threads: use it with --threads 1")
     repeats = 2 if args.quick else args.repeats
+    torch_threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        gemm_rate = gemm_gflops(256 if args.quick else 1024, repeats, args.clock)
-        print(f"NumPy {np.__version__}, torch {torch.__version__}, float64, {args.threads} thread(s), "
-              f"{args.clock} clock, best of {repeats} interleaved rounds; "
-              f"NumPy float64 GEMM: {gemm_rate:.1f} GFLOP/s\n")
-        header = ["forward + backward", "numpy ms", "torch ms", "np/torch", "GFLOP/s", "of GEMM"]
-        rows = [conv_row(case, repeats, gemm_rate, args.quick, args.clock) for case in CONV_CASES]
-        rows += [["max-pool " + r[0], *r[1:]] for r in (pool_row(case, repeats, args.quick, args.clock)
-                                                         for case in POOL_CASES)]
-        print(table(header, rows))
-        print()
-        naive_header = ["naive loops vs vectorised", "naive ms", "vectorised ms", "speed-up"]
-        print(table(naive_header, naive_rows(repeats, args.clock)))
+    try:
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            gemm_rate = gemm_gflops(256 if args.quick else 1024, repeats, args.clock)
+            print(f"NumPy {np.__version__}, torch {torch.__version__}, float64, {args.threads} thread(s), "
+                  f"{args.clock} clock, best of {repeats} interleaved rounds; "
+                  f"NumPy float64 GEMM: {gemm_rate:.1f} GFLOP/s\n")
+            header = ["forward + backward", "numpy ms", "torch ms", "np/torch", "GFLOP/s", "of GEMM"]
+            rows = [conv_row(case, repeats, gemm_rate, args.quick, args.clock) for case in CONV_CASES]
+            rows += [["max-pool " + r[0], *r[1:]] for r in (pool_row(case, repeats, args.quick, args.clock)
+                                                             for case in POOL_CASES)]
+            print(table(header, rows))
+            print()
+            naive_header = ["naive loops vs vectorised", "naive ms", "vectorised ms", "speed-up"]
+            print(table(naive_header, naive_rows(repeats, args.clock)))
+    finally:
+        torch.set_num_threads(torch_threads)
     return 0
 
 
