@@ -145,7 +145,10 @@ def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionR
             continue
         alarming += [f"{ex.name}: {s}" for s in suspicious(found.source, chapter.setup)]
         spec = specs.get(ex.name, (None, None))[0]
-        banned = sorted(set(library_ops(found.source)) | set(forbidden_used(found.source, spec) if spec else ()))
+        # A library's convolution is banned where the exercise is an operation; a training exercise
+        # (a spec with a `judge`) builds its network from library layers.
+        library = library_ops(found.source) if spec is None or spec.judge is None else []
+        banned = sorted(set(library) | set(forbidden_used(found.source, spec) if spec else ()))
         if banned:
             problems[ex.name].append(f"`{ex.name}` must be written by hand here, but it uses {', '.join(banned)}")
             result.flags.append(f"{ex.name} uses {', '.join(banned)}")
@@ -225,14 +228,17 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
             t.messages.append("not run: the submission was flagged")
         return result
 
+    unparsable = [n for n, msgs in problems.items() if any("syntax error" in m for m in msgs)]
+    if unparsable:
+        result.reason = f"Syntax error in the solution cell of {', '.join(unparsable)} (those earn nothing)."
     specs = s.course.specs()
     spec_modules = {name: specs[name][1] for name in runnable if name in specs}
     executed, box = _run_in_box(chapter, runnable, spec_modules, s, result)
     if box is not None and box.timed_out:
-        result.reason = (f"The notebook ran longer than {s.limits.notebook_s:g} s in all and was stopped; "
-                         "what ran before that was graded.")
+        result.reason = (f"{result.reason} The notebook ran longer than {s.limits.notebook_s:g} s in all "
+                         "and was stopped; what ran before that was graded.").strip()
     elif box is not None and box.returncode != 0 and not executed:
-        result.reason = "The notebook's kernel could not run (it crashed or exited)."
+        result.reason = f"{result.reason} The notebook could not run (it crashed or exited).".strip()
 
     for name in runnable:
         error = _error_of(executed.get(("solution", name), []))

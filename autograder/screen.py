@@ -28,6 +28,9 @@ SUSPICIOUS_NAMES = frozenset({
     "IPython", "ipykernel", "solutions", "autograder", "cnnbook", "faulthandler", "resource",
     "traceback", "warnings", "unittest", "pytest", "nbformat", "types", "weakref", "codecs",
 })
+# Attribute names that are ordinary methods elsewhere (`model.eval()`, `torch.compile`, `Image.open`).
+ORDINARY_ATTRIBUTES = frozenset({"eval", "compile", "open", "input", "help", "exit", "quit", "display",
+                                 "io", "types", "signal", "memoryview", "warnings", "traceback"})
 # Dunder attributes and methods a solution may use; every other one is introspection or a
 # disguise (`__eq__` that says yes to anything, `__array__`, `__getattr__`, `__class__`, ...).
 ALLOWED_DUNDERS = frozenset({"__init__", "__repr__", "__str__", "__name__", "__doc__"})
@@ -125,7 +128,7 @@ def suspicious(source: str, setup_sources: list[str]) -> list[str]:
         elif isinstance(node, ast.Name) and node.id in SUSPICIOUS_NAMES:
             note(node, f"uses {node.id!r}")
         elif isinstance(node, ast.Attribute):
-            if node.attr in SUSPICIOUS_NAMES - {"display", "io", "types"} or (
+            if node.attr in SUSPICIOUS_NAMES - ORDINARY_ATTRIBUTES or (
                     node.attr.startswith("__") and node.attr not in ALLOWED_DUNDERS):
                 note(node, f"uses the attribute {node.attr!r}")
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
