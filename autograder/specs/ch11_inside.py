@@ -24,15 +24,16 @@ def _models():
     import torch
     from torch import nn
 
-    torch.manual_seed(11)
-    linear = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
-    with torch.no_grad():
-        linear[1].weight.copy_(torch.tensor([[1.0, -1.0, 0.0, 2.0], [-1.0, 1.0, 0.0, -2.0]]))
-        linear[1].bias.zero_()
-    grey = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(4 * 4 * 4, 5))
-    colour = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 6, 2, stride=2), nn.Tanh(), nn.Flatten(),
-                           nn.Linear(6 * 2 * 2, 3))
+    with torch.random.fork_rng(devices=[]):  # seed the layers' initialisation, leave the caller's RNG alone
+        torch.manual_seed(11)
+        linear = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+        with torch.no_grad():
+            linear[1].weight.copy_(torch.tensor([[1.0, -1.0, 0.0, 2.0], [-1.0, 1.0, 0.0, -2.0]]))
+            linear[1].bias.zero_()
+        grey = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(4 * 4 * 4, 5))
+        colour = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 6, 2, stride=2), nn.Tanh(),
+                               nn.Flatten(), nn.Linear(6 * 2 * 2, 3))
     device = _device()
     return [(name, m.double().to(device).eval(), shape, k) for name, m, shape, k in [
         ("linear model", linear, (1, 2, 2), 2),
