@@ -1,0 +1,157 @@
+// Channel mixer: one filter of a convolution layer over a colour photo. The filter's slice for
+// channel c is weight[c] times a chosen K x K kernel, plus one bias, so the output map is
+// y = b + sum_c weight[c] * (x_c correlated with kernel) (valid padding). The three weighted
+// channel maps and their sum are drawn next to the photo; sliders and presets change the filter.
+
+export const KERNELS = {
+  "1x1 (no spatial extent)": [[1]],
+  "3x3 blur": [[1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9]],
+  "3x3 vertical edges (Sobel)": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
+  "3x3 horizontal edges (Sobel)": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
+};
+
+export const PRESETS = {
+  "grey": [[0.299, 0.587, 0.114], 0],
+  "red − green": [[1, -1, 0], 0],
+  "blue − yellow": [[-0.5, -0.5, 1], 0],
+  "red only": [[1, 0, 0], 0],
+};
+
+// image: flat [H * W * 3] values in [0, 1], row-major, colour last. Returns
+// { parts: [3][H'][W'] weighted channel maps, out: [H'][W'] their sum plus bias }.
+export function mix(image, height, width, weights, bias, kernel) {
+  const K = kernel.length, Ho = height - K + 1, Wo = width - K + 1;
+  const parts = [0, 1, 2].map(() => Array.from({ length: Ho }, () => new Float64Array(Wo)));
+  const out = Array.from({ length: Ho }, () => new Float64Array(Wo).fill(bias));
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) {
+      let sum = 0;
+      for (let a = 0; a < K; a++) for (let b = 0; b < K; b++) sum += kernel[a][b] * image[((i + a) * width + j + b) * 3 + c];
+      parts[c][i][j] = weights[c] * sum;
+      out[i][j] += weights[c] * sum;
+    }
+  }
+  return { parts, out };
+}
+
+function draw(canvas, map, scale) {
+  // diverging colours: blue negative, white zero, red positive, scaled by `scale`
+  const h = map.length, w = map[0].length;
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
+  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
+    const t = Math.max(-1, Math.min(1, map[i][j] / (scale || 1))), o = (i * w + j) * 4;
+    img.data[o] = t < 0 ? 255 * (1 + t) : 255;
+    img.data[o + 1] = 255 * (1 - Math.abs(t));
+    img.data[o + 2] = t > 0 ? 255 * (1 - t) : 255;
+    img.data[o + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function drawPhoto(canvas, image, height, width) {
+  canvas.width = width; canvas.height = height;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(width, height);
+  for (let p = 0; p < height * width; p++) {
+    for (let c = 0; c < 3; c++) img.data[p * 4 + c] = 255 * image[p * 3 + c];
+    img.data[p * 4 + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function panel(title, size) {
+  const box = document.createElement("div");
+  box.style.display = "inline-block";
+  box.style.margin = "0 10px 6px 0";
+  box.style.textAlign = "center";
+  box.style.fontSize = "12px";
+  const canvas = document.createElement("canvas");
+  canvas.style.width = canvas.style.height = `${size}px`;
+  canvas.style.imageRendering = "pixelated";
+  canvas.style.border = "1px solid #bbb";
+  const caption = document.createElement("div");
+  caption.textContent = title;
+  box.append(canvas, caption);
+  return { box, canvas, caption };
+}
+
+function slider(text, min, max, step) {
+  const label = document.createElement("label");
+  label.style.marginRight = "14px";
+  const input = document.createElement("input");
+  Object.assign(input, { type: "range", min, max, step });
+  const value = document.createElement("span");
+  value.style.display = "inline-block";
+  value.style.minWidth = "3em";
+  input.showValue = () => { value.textContent = Number(input.value).toFixed(2); };
+  input.addEventListener("input", input.showValue);
+  label.append(text + " ", input, " ", value);
+  return { label, input };
+}
+
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "cnnbook-channels";
+  root.style.fontFamily = "sans-serif";
+  const presets = document.createElement("div");
+  presets.style.margin = "4px 0";
+  presets.append("filter presets: ");
+  for (const name of Object.keys(PRESETS)) {
+    const button = document.createElement("button");
+    button.textContent = name;
+    button.style.marginRight = "6px";
+    button.addEventListener("click", () => {
+      model.set("weights", PRESETS[name][0].slice()); model.set("bias", PRESETS[name][1]); model.save_changes();
+    });
+    presets.append(button);
+  }
+  const controls = document.createElement("div");
+  const sliders = ["red", "green", "blue"].map((c) => slider(`w_${c}`, -1, 1, 0.05));
+  const bias = slider("bias b", -1, 1, 0.05);
+  const kernel = document.createElement("select");
+  for (const name of Object.keys(KERNELS)) kernel.append(new Option(name, name));
+  const kernelLabel = document.createElement("label");
+  kernelLabel.append("kernel ", kernel);
+  controls.append(...sliders.map((s) => s.label), bias.label, kernelLabel);
+  const pictures = document.createElement("div");
+  const size = 150;
+  const photo = panel("input x: 3 channels", size);
+  const parts = ["red", "green", "blue"].map((c) => panel(`w_${c} · (x_${c} ⋆ k)`, size));
+  const out = panel("output map y", size);
+  pictures.append(photo.box, ...parts.map((p) => p.box), out.box);
+  const text = document.createElement("div");
+  text.style.fontSize = "14px";
+  root.append(presets, controls, pictures, text);
+  el.append(root);
+
+  function update() {
+    const H = model.get("height"), W = model.get("width"), image = model.get("image");
+    const weights = model.get("weights"), b = model.get("bias"), name = model.get("kernel");
+    sliders.forEach((s, c) => { s.input.value = weights[c]; s.input.showValue(); });
+    bias.input.value = b; bias.input.showValue();
+    kernel.value = name;
+    const k = KERNELS[name] || KERNELS["1x1 (no spatial extent)"];
+    const result = mix(image, H, W, weights, b, k);
+    let scale = 1e-9;
+    for (const m of [...result.parts, result.out]) for (const row of m) for (const v of row) scale = Math.max(scale, Math.abs(v));
+    drawPhoto(photo.canvas, image, H, W);
+    result.parts.forEach((m, c) => draw(parts[c].canvas, m, scale));
+    draw(out.canvas, result.out, scale);
+    const K = k.length;
+    text.innerHTML = `Output map ${H - K + 1}×${W - K + 1} (valid padding; red positive, blue negative, one colour scale ` +
+      `for all four maps). This filter has ${3 * K * K} weights (3 channels × ${K}×${K}) and 1 bias: ` +
+      `(K²C + 1) = ${3 * K * K + 1} parameters, whatever the size of the photo. A layer holds F such filters.`;
+  }
+
+  sliders.forEach((s, c) => s.input.addEventListener("input", () => {
+    const weights = model.get("weights").slice();
+    weights[c] = Number(s.input.value);
+    model.set("weights", weights); model.save_changes();
+  }));
+  bias.input.addEventListener("input", () => { model.set("bias", Number(bias.input.value)); model.save_changes(); });
+  kernel.addEventListener("change", () => { model.set("kernel", kernel.value); model.save_changes(); });
+  for (const name of ["weights", "bias", "kernel", "image"]) model.on(`change:${name}`, update);
+  update();
+}
+
+export default { render };
