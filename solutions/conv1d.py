@@ -38,7 +38,9 @@ def corr1d(x, w, padding=0, stride=1) -> np.ndarray:
 def conv1d(x, w, padding=0, stride=1) -> np.ndarray:
     """True convolution `y[i] = sum_k xp[i*s + K-1-k] w[k]`: cross-correlation with `w` flipped.
 
-    `conv1d(x, w, 'full')` equals `np.convolve(x, w, 'full')`.
+    `conv1d(x, w, 'full')` equals `np.convolve(x, w, 'full')`. `'same'` pads the flipped kernel by
+    PyTorch's rule (`(K-1) // 2` on the left), so for an even `K` it is one place to the left of
+    `np.convolve(x, w, 'same')`, which centres the other way.
     """
     w = as_array(w, "w", 1)
     return corr1d(x, w[::-1], padding=padding, stride=stride)
