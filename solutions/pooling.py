@@ -6,8 +6,8 @@ each axis the output has `floor((n - k) / s) + 1` entries.
 
 All functions loop over the `KH*KW` window positions ("taps") only: tap `(i, j)` of every window
 at once is one strided slice of the input (see `solutions.toeplitz.tap_slices`). Backward passes
-add each tap's share of `dy` into that slice, so overlapping windows (`stride < kernel_size`)
-accumulate their gradients, as they must.
+send each window's `dy` to the pixels it read; where windows overlap (`stride < kernel_size`) a
+pixel collects the gradients of every window it belongs to, as it must.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ def _out_shape(x: np.ndarray, out) -> tuple[int, ...]:
     return x.shape[:2] + tuple(out)
 
 
-def _taps(x: np.ndarray, kernel, step, out):
-    """Yield `(t, view)` for every tap `t = i*KW + j` in row-major order: view `(N, C, H', W')`."""
+def _taps(kernel, step, out):
+    """Yield `((i, j), index)` for every tap in row-major order; `x[index]` is `(N, C, H', W')`."""
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             rows, cols = tap_slices(i, j, out, step, (1, 1))
-            yield i * kernel[1] + j, (slice(None), slice(None), rows, cols)
+            yield (i, j), (slice(None), slice(None), rows, cols)
 
 
 def maxpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
@@ -49,7 +49,7 @@ def maxpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
     """
     x, kernel, step, out = _pool_setup(x, kernel_size, stride)
     y = None
-    for _, window in _taps(x, kernel, step, out):
+    for _, window in _taps(kernel, step, out):
         y = x[window].copy() if y is None else np.maximum(y, x[window], out=y)
     return y
 
@@ -78,11 +78,10 @@ def maxpool2d_backward(dy, x, kernel_size=2, stride=None) -> np.ndarray:
               + np.arange(out[0]).reshape(-1, 1) * (step[0] * w) + np.arange(out[1]) * step[1])
     free = np.ones(y.shape, dtype=bool)         # windows no tap has won yet
     wins = np.empty(y.shape, dtype=bool)
-    for t, window in _taps(x, kernel, step, out):
+    for (i, j), window in _taps(kernel, step, out):
         np.equal(x[window], y, out=wins)
         np.logical_and(wins, free, out=wins)
         np.logical_xor(free, wins, out=free)
-        i, j = divmod(t, kernel[1])
         if i * w + j:
             target += wins * (i * w + j)        # exactly one tap wins each window
     dx = np.bincount(target.ravel(), weights=dy.ravel(), minlength=x.size)
@@ -93,7 +92,7 @@ def avgpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
     """`y[n, c, r, s]` = the mean of window `(r, s)`: `(1 / (KH*KW)) * sum_{i,j} x[.., r*sh+i, s*sw+j]`."""
     x, kernel, step, out = _pool_setup(x, kernel_size, stride)
     y = np.zeros(_out_shape(x, out))
-    for _, window in _taps(x, kernel, step, out):
+    for _, window in _taps(kernel, step, out):
         y += x[window]
     return y / (kernel[0] * kernel[1])
 
@@ -106,7 +105,7 @@ def avgpool2d_backward(dy, x, kernel_size=2, stride=None) -> np.ndarray:
     share = dy / (kernel[0] * kernel[1])
     overlap = _windows_overlap(kernel, step)
     dx = np.zeros_like(x)
-    for _, window in _taps(x, kernel, step, out):
+    for _, window in _taps(kernel, step, out):
         if overlap:
             dx[window] += share
         else:
@@ -118,6 +117,6 @@ def l2pool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
     """`y[n, c, r, s] = sqrt(sum of x**2 over window (r, s))` (`torch.nn.functional.lp_pool2d`, p=2)."""
     x, kernel, step, out = _pool_setup(x, kernel_size, stride)
     y = np.zeros(_out_shape(x, out))
-    for _, window in _taps(x, kernel, step, out):
+    for _, window in _taps(kernel, step, out):
         y += x[window] ** 2
     return np.sqrt(y)
