@@ -14,8 +14,10 @@ from autograder.spec import Case, Spec
 
 CONV_FORBIDDEN = ("conv2d", "Conv2d", "convolution", "_convolution", "conv1d", "conv3d", "conv_transpose2d",
                   "conv_tbc", "scipy", "solutions")
-BACKWARD_FORBIDDEN = ("grad", "enable_grad", "set_grad_enabled", "vjp", "jacobian", "conv2d_input",
-                      "conv2d_weight", "solutions")
+# Autograd inside `backward` needs grad mode switched back on; `grad` itself is not listed, since a
+# student may well call the upstream gradient `grad`.
+BACKWARD_FORBIDDEN = ("enable_grad", "set_grad_enabled", "vjp", "jacobian", "conv2d_input", "conv2d_weight",
+                      "solutions")
 
 
 def _device():
