@@ -11,7 +11,6 @@ STAMP := $(VENV)/.installed
 # the venv's bin goes first on PATH because nbgrader shells out to `alembic`.
 export PYTHONPATH := $(CURDIR)
 export PATH := $(BIN):$(PATH)
-export MPLBACKEND := Agg
 
 .PHONY: setup book test lint unit lab release grade bench clean
 
@@ -23,7 +22,8 @@ setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	set -o pipefail; $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 \
+		| { grep -v "is ignored: it is neither" || true; }
 	$(BIN)/python -m pip check
 	touch $@
 
