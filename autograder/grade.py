@@ -271,6 +271,11 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
         if t.function is not None:
             t.messages += problems.get(t.function, [])
         t.points = t.max_points if not t.messages else 0.0
+    said = " ".join(m for t in result.tests for m in t.messages)
+    for marker, why in (("CellTimeout", f"a cell ran longer than {s.limits.cell_s:g} s and was stopped"),
+                        ("MemoryError", f"it ran out of memory (limit {s.limits.memory_bytes / 2**30:g} GiB)")):
+        if marker in said and why not in result.reason:
+            result.reason = f"{result.reason} Stopped: {why}.".strip()
     return result
 
 
