@@ -19,6 +19,7 @@ uses now). Times are wall-clock (`time.perf_counter`). On a machine crowded with
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -51,6 +52,15 @@ POOL_CASES = [
 def blas_threads() -> int:
     counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     return max(counts, default=1)
+
+
+def busy_machine_note(threads: int) -> str:
+    """A warning when other work competes for the cores (then wall times mostly measure waiting)."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load <= cores:
+        return f"load average {load:.1f} on {cores} cores"
+    hint = "" if threads == 1 else "; --threads 1 --clock cpu measures the work alone"
+    return f"load average {load:.1f} on {cores} cores: the machine is busy, wall times are noisy{hint}"
 
 
 def conv_row(case, repeats, gemm_rate, quick, clock):
@@ -139,7 +149,8 @@ def main(argv=None) -> int:
             gemm_rate = gemm_gflops(256 if args.quick else 1024, repeats, args.clock)
             print(f"NumPy {np.__version__}, torch {torch.__version__}, float64, {args.threads} thread(s), "
                   f"{args.clock} clock, best of {repeats} interleaved rounds; "
-                  f"NumPy float64 GEMM: {gemm_rate:.1f} GFLOP/s\n")
+                  f"NumPy float64 GEMM: {gemm_rate:.1f} GFLOP/s")
+            print(busy_machine_note(args.threads) + "\n")
             header = ["forward + backward", "numpy ms", "torch ms", "np/torch", "GFLOP/s", "of GEMM"]
             rows = [conv_row(case, repeats, gemm_rate, args.quick, args.clock) for case in CONV_CASES]
             rows += [["max-pool " + r[0], *r[1:]] for r in (pool_row(case, repeats, args.quick, args.clock)
