@@ -19,10 +19,10 @@ from autograder.spec import Case, Spec
 CHAPTER = "10_cnn"
 BY_HAND = ("solutions", "torch", "scipy", "sklearn")
 
-# the training exercise: what it must reach, and how long it may take (wall time, one CPU core
-# on a loaded machine is slower than the notebook's budget of 20 s, so the judge allows 60 s)
+# the training exercise: what it must reach, and how long its training may take (wall time on one
+# CPU thread; the model answer needs about 5-15 s, and the grader stops any cell at 30 s anyway)
 TARGET_ACCURACY = 0.95
-TIME_LIMIT_S = 60.0
+TIME_LIMIT_S = 30.0
 
 
 # -- relu ----------------------------------------------------------------------------------------
