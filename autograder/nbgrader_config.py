@@ -1,11 +1,14 @@
 """nbgrader's own configuration, for instructors who run nbgrader and formgrader directly.
 
-From the repository root (with the venv's bin first on PATH: nbgrader shells out to `alembic`):
+nbgrader reads `nbgrader_config.py` from the working folder and from Jupyter's config path, so
+point the latter here (with the venv's bin first on PATH: nbgrader shells out to `alembic`):
 
-    nbgrader generate_assignment 03_conv1d --config autograder/nbgrader_config.py
-    nbgrader autograde 03_conv1d --config autograder/nbgrader_config.py
-    nbgrader export --config autograder/nbgrader_config.py
-    jupyter lab  (with this file copied or linked as ./nbgrader_config.py, for formgrader)
+    export JUPYTER_CONFIG_PATH=$PWD/autograder PYTHONPATH=$PWD
+    nbgrader generate_assignment 03_conv1d
+    nbgrader autograde 03_conv1d          # submitted/<student>/03_conv1d/03_conv1d.ipynb
+    nbgrader generate_feedback 03_conv1d
+    nbgrader export                       # grades.csv in the working folder
+    jupyter lab                           # formgrader, for the written answers
 
 nbgrader expects `source/<id>/<id>.ipynb`; the book keeps `chapters/<id>.ipynb`, so loading this
 file links the former to the latter under `_build/nbgrader_source/`. nbgrader's working folders
@@ -14,10 +17,13 @@ ignores them. Native autograde runs the hidden tests in the student's kernel (nb
 through `check_hidden`); `python -m autograder grade` is the sandboxed, tamper-resistant path.
 """
 
+import os
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Where nbgrader's folders and gradebook go: the repository root unless told otherwise.
+ROOT = Path(os.environ.get("CNNBOOK_NBGRADER_ROOT", REPO))
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
@@ -25,14 +31,13 @@ from autograder.release import COURSE_ID, link_sources  # noqa: E402
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
-c.CourseDirectory.root = str(REPO)
+c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = COURSE_ID
 c.CourseDirectory.source_directory = "_build/nbgrader_source"
-c.CourseDirectory.db_url = f"sqlite:///{REPO / 'gradebook.db'}"
-link_sources(REPO / "chapters", REPO / "_build" / "nbgrader_source")
+c.CourseDirectory.db_url = f"sqlite:///{ROOT / 'gradebook.db'}"
+link_sources(REPO / "chapters", ROOT / "_build" / "nbgrader_source")
 
 # Timeouts for the native autograde (ipykernel 7 ignores nbgrader's interrupt: a cell past its
 # limit ends that notebook's run, and the other students are still graded).
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
