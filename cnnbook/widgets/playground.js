@@ -80,7 +80,7 @@ function formulaText(axis, n, k, s, [before, after], d) {
 }
 
 function formatNumber(v) {
-  return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
+  return Number.isInteger(v) ? String(v) : String(Math.round(v * 10000) / 10000);
 }
 
 // ---- DOM helpers -------------------------------------------------------------------------
