@@ -290,3 +290,36 @@ def test_playground_javascript_matches_the_reference():
         assert "error" not in got, got
         np.testing.assert_allclose(np.reshape(got["values"], got["shape"]), expected, rtol=1e-12, atol=1e-12)
     assert fits > 100  # the random cases mostly fit
+
+
+# -- re-execution when imported code changes ------------------------------------------------------
+
+import execution_key  # noqa: E402
+
+
+@given(code)
+def test_stamping_a_notebook_changes_metadata_only(source):
+    notebook = _notebook()
+    notebook["cells"][1]["source"] = source
+    stamped = json.loads(execution_key.stamp_ipynb(json.dumps(notebook), "abc"))
+    assert stamped["cells"][1]["metadata"][execution_key.METADATA_KEY] == "abc"
+    assert [c["source"] for c in stamped["cells"]] == [c["source"] for c in notebook["cells"]]
+    assert all(execution_key.METADATA_KEY not in c["metadata"] for c in stamped["cells"][2:])
+
+
+def test_stamping_a_myst_notebook_adds_an_option_to_its_first_code_cell():
+    text = "# Title\n\n```{code-cell} ipython3\nx = 1\n```\n\n```{code-cell} ipython3\ny = 2\n```\n"
+    stamped = execution_key.stamp_myst(text, "abc")
+    assert stamped == text.replace("ipython3\nx = 1", "ipython3\n:book_sources: abc\nx = 1")
+    assert execution_key.stamp_myst("# no code\n", "abc") == "# no code\n"
+
+
+def test_fingerprint_follows_content_not_time(tmp_path):
+    (tmp_path / "cnnbook").mkdir()
+    module = tmp_path / "cnnbook" / "a.py"
+    module.write_text("x = 1\n")
+    first = execution_key.fingerprint(execution_key.watched_files(tmp_path), tmp_path)
+    module.touch()
+    assert execution_key.fingerprint(execution_key.watched_files(tmp_path), tmp_path) == first
+    module.write_text("x = 2\n")
+    assert execution_key.fingerprint(execution_key.watched_files(tmp_path), tmp_path) != first
