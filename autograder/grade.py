@@ -147,7 +147,7 @@ def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionR
         spec = specs.get(ex.name, (None, None))[0]
         # A library's convolution is banned where the exercise is an operation; a training exercise
         # (a spec with a `judge`) builds its network from library layers.
-        library = library_ops(found.source) if spec is None or spec.judge is None else []
+        library = library_ops(found.source, chapter.setup) if spec is None or spec.judge is None else []
         banned = sorted(set(library) | set(forbidden_used(found.source, spec) if spec else ()))
         if banned:
             problems[ex.name].append(f"`{ex.name}` must be written by hand here, but it uses {', '.join(banned)}")

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 import textwrap
 
 # Modules a solution cell may import on its own (the chapter's setup imports are allowed too).
 ALLOWED_MODULES = frozenset({"numpy", "math", "itertools", "functools", "collections", "typing",
-                             "dataclasses", "numbers", "operator", "__future__", "cmath", "statistics"})
+                             "dataclasses", "numbers", "__future__", "cmath", "statistics"})
 
 SUSPICIOUS_NAMES = frozenset({
     "__import__", "eval", "exec", "compile", "globals", "locals", "vars", "getattr", "setattr",
@@ -27,6 +28,7 @@ SUSPICIOUS_NAMES = frozenset({
     "pickle", "marshal", "shutil", "pathlib", "io", "threading", "multiprocessing", "atexit",
     "IPython", "ipykernel", "solutions", "autograder", "cnnbook", "faulthandler", "resource",
     "traceback", "warnings", "unittest", "pytest", "nbformat", "types", "weakref", "codecs",
+    "attrgetter", "methodcaller", "operator",
 })
 # Attribute names that are ordinary methods elsewhere (`model.eval()`, `torch.compile`, `Image.open`).
 ORDINARY_ATTRIBUTES = frozenset({"eval", "compile", "open", "input", "help", "exit", "quit", "display",
@@ -40,8 +42,10 @@ LIBRARY_OPS = frozenset({
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "conv2d_input", "conv2d_weight", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
     "lp_pool1d", "lp_pool2d", "max_pool2d_with_indices", "max_unpool2d", "Conv1d", "Conv2d",
-    "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "LPPool2d", "convolution",
+    "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "LPPool2d", "convolution", "polymul",
 })
+# On a module (`np.`, `torch.`, `F.`, ...), any routine whose name says convolution or pooling.
+LIBRARY_PATTERN = re.compile(r"conv|correl|pool", re.I)
 # Strings that point at the reference, the grader or files: an exercise never needs them.
 SUSPICIOUS_TEXT = ("solution", "autograder", "spec", "hidden", ".py", ".npy", ".json", "/work", "/tmp",
                    "../", "/proc", "/etc", "out/")
@@ -116,6 +120,7 @@ def suspicious(source: str, setup_sources: list[str]) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             hits = [t for t in SUSPICIOUS_TEXT if t in node.value.lower()]
+            hits += [op for op in LIBRARY_OPS if op.lower() in node.value.lower()]
             if hits:
                 note(node, f"a string mentions {hits[0]!r}")
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -185,12 +190,18 @@ def _same_import(setup_how: str, how: str) -> bool:
     return setup_how.split("Import(names=[alias(")[1:2] == how.split("Import(names=[alias(")[1:2] != []
 
 
-def library_ops(source: str) -> list[str]:
+def library_ops(source: str, setup_sources: list[str] = ()) -> list[str]:
     """Library convolution/pooling routines this source reaches by attribute or import."""
+    tree = ast.parse(textwrap.dedent(source))
+    modules = {n for n, how in bound_by_setup(list(setup_sources)).items() if how.startswith("Import(")}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules.update(a.asname or a.name.split(".")[0] for a in node.names)
     found = set()
-    for node in ast.walk(ast.parse(textwrap.dedent(source))):
-        if isinstance(node, ast.Attribute) and node.attr in LIBRARY_OPS:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (node.attr in LIBRARY_OPS or (
+                _root_name(node) in modules and LIBRARY_PATTERN.search(node.attr))):
             found.add(node.attr)
         elif isinstance(node, ast.ImportFrom):
-            found.update(a.name for a in node.names if a.name in LIBRARY_OPS)
+            found.update(a.name for a in node.names if a.name in LIBRARY_OPS or LIBRARY_PATTERN.search(a.name))
     return sorted(found)

@@ -37,7 +37,7 @@ def test_model_answers_pass_the_screen(path):
         assert source is not None, f"{path.stem}: no cell defines {name}"
         assert suspicious(source, chapter.setup) == [], name
         if name not in specs or specs[name][0].judge is None:  # training exercises may use nn.Conv2d
-            assert library_ops(source) == [], name
+            assert library_ops(source, chapter.setup) == [], name
         if name in specs:
             assert forbidden_used(source, specs[name][0]) == [], name
 
@@ -69,6 +69,18 @@ def test_a_library_convolution_is_found_by_attribute_or_import(op, module):
 
 
 @pytest.mark.parametrize("source", [
+    "def f(x, w):\n    return torch._convolution(x, w)",
+    "def f(x, w):\n    return torch.ops.aten.max_pool2d_with_indices(x)",
+    "def f(x, w):\n    return np.polymul(x, w)",
+    "from numpy import convolve as c",
+])
+def test_library_routines_under_other_names_are_found(source):
+    assert library_ops(source, ["import numpy as np\nimport torch"])
+
+
+@pytest.mark.parametrize("source", [
+    "from operator import attrgetter\n\ndef f(x, w):\n    return attrgetter('convolve')(np)(x, w)",
+    "def f(x, w):\n    return np.__dict__['correlate'](x, w)",
     "np.allclose = lambda *a, **k: True",
     "def f(x):\n    np.testing.assert_allclose = None\n    return x",
     "expect_close = print",
