@@ -14,6 +14,7 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 table { border-collapse: collapse; width: 100%; }
 td, th { border: 1px solid #ccc; padding: .4rem; vertical-align: top; }
 th { background: #f3f3f3; text-align: left; } .ok { color: #176317; } .bad { color: #a11; }
+td p { white-space: pre-wrap; }
 pre { background: #f7f7f7; padding: .5rem; overflow-x: auto; white-space: pre-wrap; margin: 0; }
 .note { background: #fff6d6; border: 1px solid #e5c85a; padding: .6rem; margin: 1rem 0; }
 """

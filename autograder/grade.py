@@ -29,7 +29,7 @@ from pathlib import Path
 from autograder import feedback, outcomes, sandbox
 from autograder.assemble import build_notebook, find_solutions, populate_scratch
 from autograder.course import Chapter, Course, NotebookError, read_cells, visible_part
-from autograder.judge import ReferenceCache, verdict
+from autograder.judge import ReferenceBroken, ReferenceCache, verdict
 from autograder.screen import library_ops, suspicious
 from autograder.spec import forbidden_used
 
@@ -253,6 +253,8 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
             msg = verdict(specs[name][0], got, complete, s.references)
         except outcomes.Unreadable as exc:
             msg = f"no hidden-test outcomes could be read ({exc})"
+        except ReferenceBroken:
+            raise
         except Exception as exc:  # noqa: BLE001 -- whatever was recorded, it earns nothing
             msg = f"the recorded outcomes could not be judged ({type(exc).__name__})"
         else:

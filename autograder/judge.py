@@ -13,6 +13,10 @@ from autograder.course import Course
 from autograder.spec import Outcome, Spec, compare, failure, run_case
 
 
+class ReferenceBroken(RuntimeError):
+    """The reference itself could not be run: an instructor's problem, never a student's zero."""
+
+
 class ReferenceCache:
     def __init__(self, course: Course):
         self.course = course
@@ -22,7 +26,10 @@ class ReferenceCache:
     def outcomes(self, spec: Spec) -> list[Outcome]:
         with self._lock:
             if spec.name not in self._cache:
-                reference = self.course.reference_function(spec.name)
+                try:
+                    reference = self.course.reference_function(spec.name)
+                except Exception as exc:  # noqa: BLE001 -- reported as a grading failure
+                    raise ReferenceBroken(f"no reference for {spec.name}: {type(exc).__name__}: {exc}") from exc
                 self._cache[spec.name] = [run_case(reference, spec, case) for case in spec.cases()]
             return self._cache[spec.name]
 
