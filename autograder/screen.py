@@ -46,9 +46,10 @@ LIBRARY_OPS = frozenset({
 })
 # On a module (`np.`, `torch.`, `F.`, ...), any routine whose name says convolution or pooling.
 LIBRARY_PATTERN = re.compile(r"conv|correl|pool", re.I)
-# Strings that point at the reference, the grader or files: an exercise never needs them.
-SUSPICIOUS_TEXT = ("solution", "autograder", "spec", "hidden", ".py", ".npy", ".json", "/work", "/tmp",
-                   "../", "/proc", "/etc", "out/")
+# Strings that name a file of the course or a path into it: an exercise never needs them. (Error
+# messages may say anything else: "conv2d expects 4D input" is fine, "convolve" alone is not.)
+SUSPICIOUS_PATH = re.compile(r"(^|/)(solutions|autograder|specs|work|tmp|proc|etc|sandbox|out|root|home)(/|$)"
+                             r"|\.(py|pyc|npy|npz|json|ipynb|db)\b|\.\./")
 # Bases a graded object may not subclass: they would smuggle a fake into the outcomes.
 FAKE_BASES = frozenset({"ndarray", "Tensor", "float", "int", "tuple", "list", "dict", "generic", "number"})
 
@@ -119,10 +120,9 @@ def suspicious(source: str, setup_sources: list[str]) -> list[str]:
                   and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            hits = [t for t in SUSPICIOUS_TEXT if t in node.value.lower()]
-            hits += [op for op in LIBRARY_OPS if op.lower() in node.value.lower()]
-            if hits:
-                note(node, f"a string mentions {hits[0]!r}")
+            text = node.value.strip()
+            if text in LIBRARY_OPS or text in SUSPICIOUS_NAMES or SUSPICIOUS_PATH.search(text):
+                note(node, f"a string names {text[:40]!r}")
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 top = _import_top(alias, node)

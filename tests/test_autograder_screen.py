@@ -81,6 +81,8 @@ def test_library_routines_under_other_names_are_found(source):
 @pytest.mark.parametrize("source", [
     "from operator import attrgetter\n\ndef f(x, w):\n    return attrgetter('convolve')(np)(x, w)",
     "def f(x, w):\n    return np.__dict__['correlate'](x, w)",
+    "def f(x):\n    return np.load('out/f.npy')",
+    "def f(x):\n    return np.genfromtxt('../../solutions/conv1d.py')",
     "np.allclose = lambda *a, **k: True",
     "def f(x):\n    np.testing.assert_allclose = None\n    return x",
     "expect_close = print",
@@ -99,6 +101,8 @@ def test_monkeypatching_and_disguises_are_flagged(source):
 
 
 @pytest.mark.parametrize("source", [
+    "def f(x):\n    raise ValueError(f'conv2d expects a 4D input, got {x.ndim}D; no solution exists')",
+    "def f(x):\n    raise ValueError('the hidden layer respects the spectrum (H/W)')",
     "import numpy as np\n\ndef f(x):\n    return np.pad(x, 1)",
     'def f(x, w):\n    """Slide `w` over `x`: the solution\'s docstring may say anything."""\n    return x',
     "from math import floor\n\ndef f(n):\n    return floor(n / 2)",
