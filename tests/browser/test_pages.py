@@ -41,6 +41,13 @@ def test_page_loads_cleanly(open_page, path):
     for bad in ("Traceback (most recent call last)", "NotImplementedError"):
         assert bad not in outputs, f"{path} shows {bad!r} in a cell output"
     assert page.locator(".output.traceback, .output.error").count() == 0
+    # Every saved widget view rendered (the html-manager puts it just before its script tag).
+    unrendered = page.evaluate("""() => [...document.querySelectorAll(
+        "script[type='application/vnd.jupyter.widget-view+json']")].filter(s => {
+            const view = s.previousElementSibling;
+            return !view || !view.classList.contains('widget-subarea') || view.children.length === 0;
+        }).length""")
+    assert unrendered == 0, f"{path}: {unrendered} widget(s) did not render"
     # Every image on the page arrived and decoded.
     broken = page.evaluate("() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
                            ".map(i => i.src)")
