@@ -4,6 +4,8 @@
 //   banded -- shared and local: only v[0..K-1] = w[0..K-1] are non-zero, rows D-K+1 (valid): K parameters.
 // Choosing a row lights up the weights that output uses and the inputs they multiply.
 
+import { frame, label, range, select, setter, svgStart } from "./_ui.js";
+
 const CELL = 34;
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
   "#9c755f", "#bab0ac", "#86bcb6", "#d37295", "#fabfd2", "#8cd17d", "#b6992d", "#499894"];
@@ -31,45 +33,12 @@ function colour(mode, id) {
   return PALETTE[id % PALETTE.length];
 }
 
-function label(text, input) {
-  // a range input also shows its value, kept current by an "input" listener
-  const l = document.createElement("label");
-  l.style.marginRight = "14px";
-  l.append(text + " ", input);
-  if (input.type === "range") {
-    const value = document.createElement("span");
-    value.style.display = "inline-block";
-    value.style.minWidth = "1.5em";
-    const show = () => { value.textContent = input.value; };
-    input.addEventListener("input", show);
-    input.showValue = show;
-    l.append(" ", value);
-  }
-  return l;
-}
-
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "cnnbook-banded";
-  root.style.fontFamily = "sans-serif";
-  const bar = document.createElement("div");
-  bar.style.margin = "4px 0 8px 0";
-  const mode = document.createElement("select");
-  for (const [v, t] of [["dense", "dense: no assumption"], ["shared", "shared: same function everywhere"],
-    ["banded", "shared + local: a convolution"]]) mode.append(new Option(t, v));
-  const D = document.createElement("input");
-  Object.assign(D, { type: "range", min: 3, max: 12, step: 1 });
-  const K = document.createElement("input");
-  Object.assign(K, { type: "range", min: 1, max: 7, step: 1 });
-  const row = document.createElement("input");
-  Object.assign(row, { type: "range", min: 0, step: 1 });
+  const { bar, picture, text } = frame(el, "cnnbook-banded");
+  const mode = select([["dense", "dense: no assumption"], ["shared", "shared: same function everywhere"],
+    ["banded", "shared + local: a convolution"]]);
+  const D = range(3, 12), K = range(1, 7), row = range(0, 0);  // update() sets K's and row's max
   bar.append(label("assumption", mode), label("inputs D", D), label("kernel K", K), label("output row", row));
-  const picture = document.createElement("div");
-  picture.style.overflowX = "auto";
-  const text = document.createElement("div");
-  text.style.fontSize = "14px";
-  root.append(bar, picture, text);
-  el.append(root);
 
   function update() {
     const m = model.get("mode"), d = model.get("D"), k = Math.min(model.get("K"), d);
@@ -81,7 +50,7 @@ function render({ model, el }) {
     const left = 60, top = 70, gap = 40;
     const width = left + s.cols * CELL + gap + CELL + 80;
     const height = top + s.rows * CELL + 20;
-    let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`;
+    let svg = svgStart(width, height);
     svg += `<text x="${left}" y="14" font-size="13">input x (as a row, one entry above each column)</text>`;
     for (let j = 0; j < s.cols; j++) {
       const used = s.name(i, j) !== null;
@@ -113,7 +82,7 @@ function render({ model, el }) {
     text.innerHTML = `y${i} = ${terms.join(" + ")}<br>${what[m]}.`;
   }
 
-  function set(name, value) { model.set(name, value); model.save_changes(); }
+  const set = setter(model);
   mode.addEventListener("change", () => set("mode", mode.value));
   D.addEventListener("input", () => set("D", Number(D.value)));
   K.addEventListener("input", () => set("K", Number(K.value)));

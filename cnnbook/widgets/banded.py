@@ -9,12 +9,11 @@ they multiply. `parameter_count()` and `symbols()` say in Python what the JavaSc
 
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import traitlets
 
-HERE = pathlib.Path(__file__).parent
+from cnnbook.widgets import esm
+
 MODES = ("dense", "shared", "banded")
 MAX_D = 12
 
@@ -22,7 +21,7 @@ MAX_D = 12
 class BandedMatrix(anywidget.AnyWidget):
     """`y = W x` for `D` inputs; `mode` is one of `MODES`; `K` taps in the banded mode."""
 
-    _esm = HERE / "banded.js"
+    _esm = esm("banded.js")
     mode = traitlets.Unicode("banded").tag(sync=True)
     D = traitlets.Int(8).tag(sync=True)
     K = traitlets.Int(3).tag(sync=True)

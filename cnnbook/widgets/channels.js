@@ -3,6 +3,8 @@
 // y = b + sum_c weight[c] * (x_c correlated with kernel) (valid padding). The three weighted
 // channel maps and their sum are drawn next to the photo; sliders and presets change the filter.
 
+import { label, paintPixels, range, select } from "./_ui.js";
+
 export const KERNELS = {
   "1x1 (no spatial extent)": [[1]],
   "3x3 blur": [[1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9]],
@@ -37,26 +39,14 @@ export function mix(image, height, width, weights, bias, kernel) {
 function draw(canvas, map, scale) {
   // diverging colours: blue negative, white zero, red positive, scaled by `scale`
   const h = map.length, w = map[0].length;
-  canvas.width = w; canvas.height = h;
-  const ctx = canvas.getContext("2d"), img = ctx.createImageData(w, h);
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-    const t = Math.max(-1, Math.min(1, map[i][j] / (scale || 1))), o = (i * w + j) * 4;
-    img.data[o] = t < 0 ? 255 * (1 + t) : 255;
-    img.data[o + 1] = 255 * (1 - Math.abs(t));
-    img.data[o + 2] = t > 0 ? 255 * (1 - t) : 255;
-    img.data[o + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  paintPixels(canvas, h, w, (p) => {
+    const t = Math.max(-1, Math.min(1, map[Math.floor(p / w)][p % w] / (scale || 1)));
+    return [t < 0 ? 255 * (1 + t) : 255, 255 * (1 - Math.abs(t)), t > 0 ? 255 * (1 - t) : 255];
+  });
 }
 
 function drawPhoto(canvas, image, height, width) {
-  canvas.width = width; canvas.height = height;
-  const ctx = canvas.getContext("2d"), img = ctx.createImageData(width, height);
-  for (let p = 0; p < height * width; p++) {
-    for (let c = 0; c < 3; c++) img.data[p * 4 + c] = 255 * image[p * 3 + c];
-    img.data[p * 4 + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  paintPixels(canvas, height, width, (p) => [0, 1, 2].map((c) => 255 * image[p * 3 + c]));
 }
 
 function panel(title, size) {
@@ -76,17 +66,8 @@ function panel(title, size) {
 }
 
 function slider(text, min, max, step) {
-  const label = document.createElement("label");
-  label.style.marginRight = "14px";
-  const input = document.createElement("input");
-  Object.assign(input, { type: "range", min, max, step });
-  const value = document.createElement("span");
-  value.style.display = "inline-block";
-  value.style.minWidth = "3em";
-  input.showValue = () => { value.textContent = Number(input.value).toFixed(2); };
-  input.addEventListener("input", input.showValue);
-  label.append(text + " ", input, " ", value);
-  return { label, input };
+  const input = range(min, max, step);
+  return { label: label(text, input, { valueWidth: "3em", format: (v) => Number(v).toFixed(2) }), input };
 }
 
 function render({ model, el }) {
@@ -108,8 +89,7 @@ function render({ model, el }) {
   const controls = document.createElement("div");
   const sliders = ["red", "green", "blue"].map((c) => slider(`w_${c}`, -1, 1, 0.05));
   const bias = slider("bias b", -1, 1, 0.05);
-  const kernel = document.createElement("select");
-  for (const name of Object.keys(KERNELS)) kernel.append(new Option(name, name));
+  const kernel = select(Object.keys(KERNELS).map((name) => [name, name]));
   const kernelLabel = document.createElement("label");
   kernelLabel.append("kernel ", kernel);
   controls.append(...sliders.map((s) => s.label), bias.label, kernelLabel);

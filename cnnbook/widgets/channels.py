@@ -12,13 +12,12 @@ browser, so it stays live in the static book.
 
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import numpy as np
 import traitlets
 
-HERE = pathlib.Path(__file__).parent
+from cnnbook.widgets import esm
+
 KERNELS = {
     "1x1 (no spatial extent)": np.ones((1, 1)),
     "3x3 blur": np.full((3, 3), 1 / 9),
@@ -41,7 +40,7 @@ def default_photo(side: int = 64) -> np.ndarray:
 class ChannelMixer(anywidget.AnyWidget):
     """A photo `(H, W, 3)` in [0, 1], per-channel `weights`, a `bias` and a kernel name from `KERNELS`."""
 
-    _esm = HERE / "channels.js"
+    _esm = esm("channels.js")
     image = traitlets.List().tag(sync=True)  # H * W * 3 values, row-major, colour last, 3 decimals
     height = traitlets.Int().tag(sync=True)
     width = traitlets.Int().tag(sync=True)

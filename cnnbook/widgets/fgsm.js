@@ -3,6 +3,8 @@
 // eps of a grid. The attacked image is rebuilt here, clip(x + eps * sign, 0, 1), exactly as fgsm
 // makes it, so the page needs no kernel: pick a digit, slide eps, watch the bars.
 
+import { paintPixels, setter } from "./_ui.js";
+
 const SCALE = 4;   // screen pixels per image pixel
 
 function decode(b64) {
@@ -18,16 +20,9 @@ export function attacked(x, sign, eps) {
 }
 
 function paint(canvas, values, h, w, colour) {
+  // one canvas pixel per image pixel, then scaled up without smoothing
+  const small = paintPixels(document.createElement("canvas"), h, w, (p) => colour(values[p]));
   const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(w, h);
-  values.forEach((v, i) => {
-    const [r, g, b] = colour(v);
-    img.data.set([r, g, b, 255], 4 * i);
-  });
-  const small = document.createElement("canvas");
-  small.width = w;
-  small.height = h;
-  small.getContext("2d").putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(small, 0, 0, w * SCALE, h * SCALE);
@@ -118,7 +113,7 @@ function render({ model, el }) {
     verdict.style.color = predicted === labels[d] ? "#4d9221" : "#c51b7d";
   }
 
-  function set(name, value) { model.set(name, value); model.save_changes(); }
+  const set = setter(model);
   pick.addEventListener("change", () => set("digit", Number(pick.value)));
   slider.addEventListener("input", () => set("eps_index", Number(slider.value)));
   model.on("change:digit", update);

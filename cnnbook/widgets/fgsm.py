@@ -13,13 +13,12 @@ the widget stays live in the static book.
 from __future__ import annotations
 
 import base64
-import pathlib
 
 import anywidget
 import numpy as np
 import traitlets
 
-HERE = pathlib.Path(__file__).parent
+from cnnbook.widgets import esm
 
 
 def _to_base64(values: np.ndarray) -> str:
@@ -34,7 +33,7 @@ class FGSMExplorer(anywidget.AnyWidget):
     """`images (D, H, W)` in [0, 1], `signs (D, H, W)` in {-1, 0, 1}, `probabilities (D, E, K)` of
     the attacked images for each of the `E` values of `eps_values`, and the true `labels (D,)`."""
 
-    _esm = HERE / "fgsm.js"
+    _esm = esm("fgsm.js")
     height = traitlets.Int(28).tag(sync=True)
     width = traitlets.Int(28).tag(sync=True)
     images_b64 = traitlets.Unicode("").tag(sync=True)   # uint8, 255 * pixel, row-major (D, H, W)

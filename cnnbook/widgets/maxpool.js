@@ -3,6 +3,8 @@
 // receives dy = 1. Max pooling routes each dy to the first maximum of its window (row-major ties);
 // average pooling spreads it evenly. Overlapping windows (stride < kernel) add up their shares.
 
+import { frame, label, range, select, setter, svgStart } from "./_ui.js";
+
 const CELL = 36;
 
 export function geometry(H, W, k, s) {
@@ -49,22 +51,6 @@ function fmt(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0+$/, "").replace(/\.$/, "");
 }
 
-function label(text, input) {
-  const l = document.createElement("label");
-  l.style.marginRight = "14px";
-  l.append(text + " ", input);
-  if (input.type === "range") {
-    const value = document.createElement("span");
-    value.style.display = "inline-block";
-    value.style.minWidth = "1.2em";
-    const show = () => { value.textContent = input.value; };
-    input.addEventListener("input", show);
-    input.showValue = show;
-    l.append(" ", value);
-  }
-  return l;
-}
-
 function grid(svg, values, left, top, title, fill, tag) {
   // values: 2D array; fill(r, c) -> colour; tag: data attribute for clicks
   let out = `<text x="${left}" y="${top - 10}" font-size="13">${title}</text>`;
@@ -76,27 +62,14 @@ function grid(svg, values, left, top, title, fill, tag) {
 }
 
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "cnnbook-maxpool";
-  root.style.fontFamily = "sans-serif";
-  const bar = document.createElement("div");
-  bar.style.margin = "4px 0 8px 0";
-  const mode = document.createElement("select");
-  for (const [v, t] of [["max", "max pooling"], ["avg", "average pooling"]]) mode.append(new Option(t, v));
-  const k = document.createElement("input");
-  Object.assign(k, { type: "range", min: 1, max: 4, step: 1 });
-  const s = document.createElement("input");
-  Object.assign(s, { type: "range", min: 1, max: 4, step: 1 });
+  const { bar, picture, text } = frame(el, "cnnbook-maxpool");
+  text.style.minHeight = "3em";
+  const mode = select([["max", "max pooling"], ["avg", "average pooling"]]);
+  const k = range(1, 4), s = range(1, 4);
   const shuffle = document.createElement("button");
   shuffle.textContent = "new input";
-  bar.append(label("pooling", mode), label("kernel", k), label("stride", s), shuffle);
-  const picture = document.createElement("div");
-  picture.style.overflowX = "auto";
-  const text = document.createElement("div");
-  text.style.fontSize = "14px";
-  text.style.minHeight = "3em";
-  root.append(bar, picture, text);
-  el.append(root);
+  const small = { valueWidth: "1.2em" };
+  bar.append(label("pooling", mode), label("kernel", k, small), label("stride", s, small), shuffle);
 
   function update() {
     const x = model.get("x"), H = x.length, W = x[0].length;
@@ -114,7 +87,7 @@ function render({ model, el }) {
     const top = 40, gap = 50, left1 = 10;
     const left2 = left1 + W * CELL + gap, left3 = left2 + ow * CELL + gap;
     const width = left3 + W * CELL + 10, height = top + Math.max(H, oh) * CELL + 10;
-    let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`;
+    let svg = svgStart(width, height);
     svg = grid(svg, x, left1, top, "input x", (r, c) => (r === wr && c === wc ? "#f4a261"
       : inWindow(r, c) ? "#ffe8b0" : "#fff"), false);
     svg += `<rect x="${left1 + sj * ss * CELL}" y="${top + si * ss * CELL}" width="${kk * CELL}" height="${kk * CELL}" fill="none" stroke="#d08c00" stroke-width="3"/>`;
@@ -138,7 +111,7 @@ function render({ model, el }) {
       : `y[${si}, ${sj}] = ${fmt(y[si][sj])} is the mean of ${kk * kk} pixels: each of them receives dy[${si}, ${sj}] / ${kk * kk}.${overlap}${skipped}`;
   }
 
-  function set(name, value) { model.set(name, value); model.save_changes(); }
+  const set = setter(model);
   mode.addEventListener("change", () => set("mode", mode.value));
   k.addEventListener("input", () => set("kernel", Number(k.value)));
   s.addEventListener("input", () => set("stride", Number(s.value)));

@@ -14,13 +14,12 @@ the two to the reference layers.
 
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import numpy as np
 import traitlets
 
-HERE = pathlib.Path(__file__).parent
+from cnnbook.widgets import esm
+
 LECTURE_EXAMPLE = [[1, 4, 2, 1], [5, 8, 3, 4], [7, 6, 4, 5], [1, 3, 1, 2]]
 MODES = ("max", "avg")
 MAX_SIDE = 8
@@ -31,7 +30,7 @@ MAX_STRIDE = 4
 class PoolingGradient(anywidget.AnyWidget):
     """A small input `x` (rows of numbers), a square pooling window and a stride."""
 
-    _esm = HERE / "maxpool.js"
+    _esm = esm("maxpool.js")
     x = traitlets.List().tag(sync=True)
     kernel = traitlets.Int(2).tag(sync=True)
     stride = traitlets.Int(2).tag(sync=True)

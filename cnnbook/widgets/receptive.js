@@ -3,6 +3,8 @@
 // its receptive field. Layer l has kernel k, stride s_l and dilation d_l; unit j of layer l reads
 // units j*s_l + t*d_l (t = 0..k-1) of layer l-1.
 
+import { frame, label, range, select, setter, svgStart } from "./_ui.js";
+
 const MAX_INPUTS = 400;   // wider stacks are described in words, not drawn
 
 export function dilations(mode, L) {
@@ -42,45 +44,11 @@ export function cone(g, k, layer, unit) {
   return sets;
 }
 
-function label(text, input) {
-  // a range input also shows its value, kept current by an "input" listener
-  const l = document.createElement("label");
-  l.style.marginRight = "14px";
-  l.append(text + " ", input);
-  if (input.type === "range") {
-    const value = document.createElement("span");
-    value.style.display = "inline-block";
-    value.style.minWidth = "1.5em";
-    const show = () => { value.textContent = input.value; };
-    input.addEventListener("input", show);
-    input.showValue = show;
-    l.append(" ", value);
-  }
-  return l;
-}
-
-function range(min, max) {
-  const r = document.createElement("input");
-  Object.assign(r, { type: "range", min, max, step: 1 });
-  return r;
-}
-
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "cnnbook-receptive";
-  root.style.fontFamily = "sans-serif";
-  const bar = document.createElement("div");
-  bar.style.margin = "4px 0 8px 0";
+  const { bar, picture, text } = frame(el, "cnnbook-receptive");
   const layers = range(1, 6), kernel = range(1, 7), stride = range(1, 3);
-  const dil = document.createElement("select");
-  for (const [v, t] of [["1", "1 (none)"], ["2", "2 in every layer"], ["doubling", "1, 2, 4, 8, ..."]]) dil.append(new Option(t, v));
+  const dil = select([["1", "1 (none)"], ["2", "2 in every layer"], ["doubling", "1, 2, 4, 8, ..."]]);
   bar.append(label("layers", layers), label("kernel", kernel), label("stride", stride), label("dilation", dil));
-  const picture = document.createElement("div");
-  picture.style.overflowX = "auto";
-  const text = document.createElement("div");
-  text.style.fontSize = "14px";
-  root.append(bar, picture, text);
-  el.append(root);
 
   function selected(g, L) {
     let layer = model.get("layer"), unit = model.get("unit");
@@ -112,7 +80,7 @@ function render({ model, el }) {
     // unit j of layer l sits over the centre of its receptive field, so the cones are symmetric
     const xOf = (l, j) => 90 + pitch * (j * g.jump[l] + (g.field[l] - 1) / 2) + pitch / 2;
     const yOf = (l) => top + (L - l) * rowGap + 10;
-    let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`;
+    let svg = svgStart(width, height);
     for (let l = layer; l > 0; l--) {
       for (const j of sets[l]) {
         for (let t = 0; t < k; t++) {
@@ -136,7 +104,7 @@ function render({ model, el }) {
       `${sets[0].size < r ? `, of which it reads ${sets[0].size} (dilation leaves holes)` : ""}. ${formula}`;
   }
 
-  function set(name, value) { model.set(name, value); model.save_changes(); }
+  const set = setter(model);
   const reset = () => { set("layer", -1); set("unit", -1); };
   layers.addEventListener("input", () => { set("layers", Number(layers.value)); reset(); });
   kernel.addEventListener("input", () => { set("kernel", Number(kernel.value)); reset(); });

@@ -9,19 +9,18 @@ cone of inputs and prints the size of its receptive field with the formula's ter
 
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import traitlets
 
-HERE = pathlib.Path(__file__).parent
+from cnnbook.widgets import esm
+
 DILATIONS = ("1", "2", "doubling")
 
 
 class ReceptiveFieldExplorer(anywidget.AnyWidget):
     """`layers` layers of `kernel` taps, each with stride `stride`; `dilation` one of `DILATIONS`."""
 
-    _esm = HERE / "receptive.js"
+    _esm = esm("receptive.js")
     layers = traitlets.Int(3).tag(sync=True)
     kernel = traitlets.Int(3).tag(sync=True)
     stride = traitlets.Int(1).tag(sync=True)

@@ -2,6 +2,8 @@
 // widget stays live in the static book (no kernel): the model holds x, w, padding, stride, flip
 // and the index of the output being computed.
 
+import { frame, label, range, select, setter, svgStart } from "./_ui.js";
+
 const CELL = 46;     // width of one sample box, px
 const GAP = 4;       // space between boxes
 const PITCH = CELL + GAP;
@@ -51,7 +53,7 @@ function draw(model) {
   const width = Math.max(c.xp.length, 4) * PITCH + 120;
   const rowX = 30, rowW = 120, rowY = 230;
   const left0 = 100;  // x of the first padded input box
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="300" font-family="sans-serif">`;
+  let svg = svgStart(width, 300);
   svg += `<text x="8" y="${rowX + 28}" font-size="13" fill="#333">input x</text>`;
   svg += `<text x="8" y="${rowW + 28}" font-size="13" fill="#333">kernel</text>`;
   svg += `<text x="8" y="${rowY + 28}" font-size="13" fill="#333">output y</text>`;
@@ -63,8 +65,8 @@ function draw(model) {
     const isPad = j < c.left || j >= c.left + x.length;
     const inWindow = n > 0 && j >= start && j < start + c.K;
     const fill = inWindow ? COLORS.window : isPad ? COLORS.pad : "#fff";
-    const label = isPad ? "pad" : `x${j - c.left}`;
-    svg += box(left0 + j * PITCH, rowX, CELL, 40, fill, fmt(v), label, { dashed: isPad, bold: inWindow });
+    const name = isPad ? "pad" : `x${j - c.left}`;
+    svg += box(left0 + j * PITCH, rowX, CELL, 40, fill, fmt(v), name, { dashed: isPad, bold: inWindow });
   });
   if (n > 0) {
     c.taps.forEach((v, k) => {
@@ -97,45 +99,24 @@ function draw(model) {
   return { svg, formula, n, i, c };
 }
 
-function control(labelText, input) {
-  const label = document.createElement("label");
-  label.style.marginRight = "14px";
-  label.append(labelText + " ", input);
-  return label;
-}
-
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "cnnbook-sliding1d";
-  root.style.fontFamily = "sans-serif";
-  const bar = document.createElement("div");
-  bar.style.margin = "4px 0 8px 0";
-  const picture = document.createElement("div");
-  picture.style.overflowX = "auto";
-  const formula = document.createElement("div");
-  formula.style.fontSize = "14px";
+  const { root, bar, picture, text: formula } = frame(el, "cnnbook-sliding1d");
   formula.style.margin = "4px 0";
   const info = document.createElement("div");
   info.style.fontSize = "13px";
   info.style.color = "#444";
+  root.append(info);
 
-  const op = document.createElement("select");
-  for (const [value, text] of [["corr", "cross-correlation (corr1d)"], ["conv", "convolution (conv1d: flip w)"]]) {
-    op.append(new Option(text, value));
-  }
-  const pad = document.createElement("select");
-  for (const m of ["valid", "same", "full"]) pad.append(new Option(m, m));
+  const op = select([["corr", "cross-correlation (corr1d)"], ["conv", "convolution (conv1d: flip w)"]]);
+  const pad = select(["valid", "same", "full"].map((m) => [m, m]));
   const stride = document.createElement("input");
   Object.assign(stride, { type: "number", min: 1, max: 4, step: 1 });
   stride.style.width = "3em";
-  const index = document.createElement("input");
-  Object.assign(index, { type: "range", min: 0, step: 1 });
+  const index = range(0, 0);  // update() sets its max
   const play = document.createElement("button");
   play.textContent = "play";
-  bar.append(control("operation", op), control("padding", pad), control("stride", stride),
-    control("output", index), play);
-  root.append(bar, picture, formula, info);
-  el.append(root);
+  bar.append(label("operation", op), label("padding", pad), label("stride", stride),
+    label("output", index, { showValue: false }), play);
 
   let timer = null;
   function update() {
@@ -153,10 +134,7 @@ function render({ model, el }) {
       (model.get("flip") ? ". Convolution: the kernel lies on the window reversed (w" + (c.K - 1) + " first)." : ".");
   }
   const x = () => model.get("x");
-  function set(name, value) {
-    model.set(name, value);
-    model.save_changes();
-  }
+  const set = setter(model);
   op.addEventListener("change", () => set("flip", op.value === "conv"));
   pad.addEventListener("change", () => { set("padding", pad.value); set("index", 0); });
   stride.addEventListener("change", () => { set("stride", Math.max(1, Math.min(4, Number(stride.value) || 1))); set("index", 0); });

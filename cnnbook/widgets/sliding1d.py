@@ -9,13 +9,12 @@ through the outputs. `values()` computes in Python what the JavaScript shows, fo
 
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import numpy as np
 import traitlets
 
-HERE = pathlib.Path(__file__).parent
+from cnnbook.widgets import esm
+
 PADDING_MODES = ("valid", "same", "full")
 MAX_LENGTH = 16  # boxes beyond this no longer fit a page
 
@@ -32,7 +31,7 @@ def _padding_amounts(padding: str, K: int) -> tuple[int, int]:
 class SlidingWindow1D(anywidget.AnyWidget):
     """corr1d / conv1d of a short signal `x` with a kernel `w`, one output at a time."""
 
-    _esm = HERE / "sliding1d.js"
+    _esm = esm("sliding1d.js")
     x = traitlets.List(traitlets.Float()).tag(sync=True)
     w = traitlets.List(traitlets.Float()).tag(sync=True)
     padding = traitlets.Unicode("valid").tag(sync=True)

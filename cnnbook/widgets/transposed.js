@@ -6,6 +6,8 @@
 // Input pixel (i, j) with tap (a, b) lands on uncropped output (s*i + a, s*j + b); padding p then
 // cuts p rows and columns from every border.
 
+import { frame, label, range, setter, svgStart } from "./_ui.js";
+
 export function geometry(n, k, s, p) {
   const full = (n - 1) * s + k;            // output side before the padding is cut
   const out = full - 2 * p;                // output side: (n - 1) s - 2p + k
@@ -46,25 +48,6 @@ export function bigCell(g, u, v) {
 const NAMES = "abcdefghijklmnopqrstuvwxy";
 const CELL = 26;
 
-function label(text, input) {
-  const l = document.createElement("label");
-  l.style.marginRight = "14px";
-  l.append(text + " ", input);
-  const value = document.createElement("span");
-  value.style.display = "inline-block";
-  value.style.minWidth = "1.2em";
-  input.showValue = () => { value.textContent = input.value; };
-  input.addEventListener("input", input.showValue);
-  l.append(" ", value);
-  return l;
-}
-
-function range(min, max) {
-  const r = document.createElement("input");
-  Object.assign(r, { type: "range", min, max, step: 1 });
-  return r;
-}
-
 function blue(t) {
   // white (t = 0) to a mid blue (t = 1)
   const mix = (lo, hi) => Math.round(lo + (hi - lo) * t);
@@ -89,19 +72,11 @@ function outline(x0, y0, r, c, h, w, color) {
 }
 
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "cnnbook-transposed";
-  root.style.fontFamily = "sans-serif";
-  const bar = document.createElement("div");
-  bar.style.margin = "4px 0 8px 0";
+  const { bar, picture, text } = frame(el, "cnnbook-transposed");
   const size = range(2, 5), kernel = range(1, 5), stride = range(1, 3), padding = range(0, 4);
-  bar.append(label("input side", size), label("kernel", kernel), label("stride", stride), label("padding", padding));
-  const picture = document.createElement("div");
-  picture.style.overflowX = "auto";
-  const text = document.createElement("div");
-  text.style.fontSize = "14px";
-  root.append(bar, picture, text);
-  el.append(root);
+  const small = { valueWidth: "1.2em" };
+  bar.append(label("input side", size, small), label("kernel", kernel, small), label("stride", stride, small),
+    label("padding", padding, small));
 
   function update() {
     const n = model.get("n"), k = model.get("kernel"), s = model.get("stride");
@@ -126,7 +101,7 @@ function render({ model, el }) {
     const xA = 10, xB = xA + n * CELL + 50, xC = xB + g.out * CELL + 50, top = 36;
     const height = top + Math.max(n, g.out, g.big) * CELL + 12;
     const width = xC + g.big * CELL + 10;
-    let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`;
+    let svg = svgStart(width, height);
     svg += grid(xA, top, n, (r, c) => {
       const id = r * n + c;
       const lit = id === inp || feeding.has(id);
@@ -166,7 +141,7 @@ function render({ model, el }) {
       selected;
   }
 
-  function set(name, value) { model.set(name, value); model.save_changes(); }
+  const set = setter(model);
   const reset = () => { set("selected_input", -1); set("selected_output", -1); };
   size.addEventListener("input", () => { set("n", Number(size.value)); reset(); });
   kernel.addEventListener("input", () => { set("kernel", Number(kernel.value)); reset(); });

@@ -14,20 +14,19 @@ computed in the browser, so it stays live in the static book.
 
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import numpy as np
 import traitlets
 
-HERE = pathlib.Path(__file__).parent
+from cnnbook.widgets import esm
+
 LIMITS = {"n": (2, 5), "kernel": (1, 5), "stride": (1, 3), "padding": (0, 4)}
 
 
 class TransposedConvExplorer(anywidget.AnyWidget):
     """An `n x n` input, a `kernel x kernel` kernel, `stride` and `padding` (at most `kernel - 1`)."""
 
-    _esm = HERE / "transposed.js"
+    _esm = esm("transposed.js")
     n = traitlets.Int(3).tag(sync=True)
     kernel = traitlets.Int(3).tag(sync=True)
     stride = traitlets.Int(2).tag(sync=True)
