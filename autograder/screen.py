@@ -42,7 +42,8 @@ LIBRARY_OPS = frozenset({
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "conv2d_input", "conv2d_weight", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
     "lp_pool1d", "lp_pool2d", "max_pool2d_with_indices", "max_unpool2d", "Conv1d", "Conv2d",
-    "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "LPPool2d", "convolution", "polymul",
+    "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "LPPool2d", "convolution", "polymul", "polynomial",
+    "Polynomial",
 })
 # On a module (`np.`, `torch.`, `F.`, ...), any routine whose name says convolution or pooling.
 LIBRARY_PATTERN = re.compile(r"conv|correl|pool", re.I)
