@@ -126,6 +126,10 @@ def _error_of(outputs: list[dict]) -> str | None:
     return None
 
 
+def _uses_ipython_syntax(source: str) -> bool:
+    return any(line.lstrip().startswith(("%", "!")) for line in source.splitlines())
+
+
 def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionResult,
             problems: dict[str, list[str]]) -> tuple[dict[str, str], list[str]]:
     """-> (runnable sources by function, suspicious findings). Fills per-function problems."""
@@ -141,7 +145,9 @@ def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionR
         except (SyntaxError, ValueError, RecursionError) as exc:
             line = getattr(exc, "lineno", None)
             problems[ex.name].append(f"the solution cell of `{ex.name}` has a syntax error"
-                                     f"{f' on line {line}' if line else ''}: {getattr(exc, 'msg', exc)}")
+                                     f"{f' on line {line}' if line else ''}: {getattr(exc, 'msg', exc)}"
+                                     + (" (IPython magics `%...` and shell commands `!...` do not belong "
+                                        "in a solution cell)" if _uses_ipython_syntax(found.source) else ""))
             continue
         alarming += [f"{ex.name}: {s}" for s in suspicious(found.source, chapter.setup)]
         spec = specs.get(ex.name, (None, None))[0]
