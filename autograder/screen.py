@@ -105,12 +105,29 @@ def setup_modules(setup_sources: list[str]) -> set[str]:
     return found - {"cnnbook", "autograder", "solutions", "."}
 
 
+def module_aliases(tree: ast.AST, protected: dict[str, str]) -> set[str]:
+    """Names that refer to a module or something reached from one (`m = np.testing`,
+    `import numpy.testing as npt`): assigning into them is monkeypatching."""
+    aliases = {n for n, how in protected.items() if how.startswith("Import(")}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            aliases.update(a.asname or a.name.split(".")[0] for a in node.names)
+    for _ in range(3):  # aliases of aliases
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+                value = node.value
+                if isinstance(value, (ast.Name, ast.Attribute)) and _root_name(value) in aliases:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    aliases.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return aliases
+
+
 def suspicious(source: str, setup_sources: list[str]) -> list[str]:
     """Why this solution source needs a human's eyes (empty: nothing found)."""
     tree = ast.parse(textwrap.dedent(source))
     protected = bound_by_setup(setup_sources)
     allowed = ALLOWED_MODULES | setup_modules(setup_sources)
-    shadowable = protected.keys() | set(dir(builtins))
+    shadowable = protected.keys() | set(dir(builtins)) | module_aliases(tree, protected)
     found: list[str] = []
 
     def note(node: ast.AST, what: str) -> None:
@@ -119,6 +136,7 @@ def suspicious(source: str, setup_sources: list[str]) -> list[str]:
     docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                   if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                   and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    top_level = set(tree.body)  # at module level, no attribute of anything may be assigned
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             text = node.value.strip()
@@ -163,7 +181,7 @@ def suspicious(source: str, setup_sources: list[str]) -> list[str]:
             for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]):
                 if isinstance(t, (ast.Attribute, ast.Subscript)):
                     root = _root_name(t)
-                    if root in shadowable or root is None:
+                    if root in shadowable or root is None or node in top_level:
                         note(node, f"assigns into {root or 'an expression'} (monkeypatching)")
     for node in tree.body:  # top level: rebinding what the setup or Python itself provides
         bound: list[tuple[str, str]] = []
