@@ -142,7 +142,7 @@ def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionR
             continue
         try:
             ast.parse(found.source)
-        except (SyntaxError, ValueError, RecursionError) as exc:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             line = getattr(exc, "lineno", None)
             problems[ex.name].append(f"the solution cell of `{ex.name}` has a syntax error"
                                      f"{f' on line {line}' if line else ''}: {getattr(exc, 'msg', exc)}"
