@@ -27,6 +27,17 @@ MAX_KERNEL = 4
 MAX_STRIDE = 4
 
 
+def _checked_grid(rows) -> list[list[float]]:
+    """`rows` as a rectangular grid of finite numbers (ints kept as ints), or ValueError."""
+    rows = [[float(v) for v in row] for row in rows]
+    if not 2 <= len(rows) <= MAX_SIDE or any(len(r) != len(rows[0]) for r in rows) \
+            or not 2 <= len(rows[0]) <= MAX_SIDE:
+        raise ValueError(f"x must be a rectangular grid with 2 to {MAX_SIDE} rows and columns")
+    if not np.all(np.isfinite(rows)):
+        raise ValueError("x holds a value that is not finite")
+    return [[int(v) if v.is_integer() else v for v in row] for row in rows]
+
+
 class PoolingGradient(anywidget.AnyWidget):
     """A small input `x` (rows of numbers), a square pooling window and a stride."""
 
@@ -38,20 +49,16 @@ class PoolingGradient(anywidget.AnyWidget):
     selected = traitlets.List([0, 0]).tag(sync=True)  # the output (row, col) whose window is shown
 
     def __init__(self, x=None, kernel: int = 2, stride: int = 2, mode: str = "max", **kwargs):
-        super().__init__(x=LECTURE_EXAMPLE if x is None else x, kernel=kernel, stride=stride, mode=mode,
-                         **kwargs)
+        # x first: traitlets validates the traits of one call in no fixed order, and the kernel's
+        # check reads x, so a bad x would otherwise be reported as a bad kernel now and then
+        x = _checked_grid(LECTURE_EXAMPLE if x is None else x)
+        super().__init__(x=x, kernel=kernel, stride=stride, mode=mode, **kwargs)
 
     # -- validation: a bad value never reaches the browser ---------------------------------
 
     @traitlets.validate("x")
     def _valid_x(self, proposal):
-        rows = [[float(v) for v in row] for row in proposal["value"]]
-        if not 2 <= len(rows) <= MAX_SIDE or any(len(r) != len(rows[0]) for r in rows) \
-                or not 2 <= len(rows[0]) <= MAX_SIDE:
-            raise ValueError(f"x must be a rectangular grid with 2 to {MAX_SIDE} rows and columns")
-        if not np.all(np.isfinite(rows)):
-            raise ValueError("x holds a value that is not finite")
-        return [[int(v) if v.is_integer() else v for v in row] for row in rows]
+        return _checked_grid(proposal["value"])
 
     @traitlets.validate("kernel")
     def _valid_kernel(self, proposal):
