@@ -81,6 +81,19 @@ def _outcome(entry) -> Outcome:
     raise Unreadable("malformed outcome")
 
 
+HONEST_MODULES = ("builtins", "numpy", "torch")
+
+
+def disguised_types(folder: Path, name: str) -> list[str]:
+    """Classes of the function's own results that are not numbers, arrays, tensors or tuples."""
+    try:
+        record = json.loads(read_plain_file(folder / f"{name}.json", MAX_JSON_BYTES))
+        names = record.get("returned", []) if isinstance(record, dict) else []
+    except (Unreadable, ValueError, RecursionError):
+        return []
+    return sorted({n[:80] for n in names if isinstance(n, str) and n.split(".")[0] not in HONEST_MODULES})
+
+
 def load(folder: Path, name: str) -> tuple[list[Outcome], bool]:
     """The outcomes recorded for `name`, and whether every case was reached. Unreadable if none."""
     try:
