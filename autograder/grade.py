@@ -246,12 +246,13 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
     elif box is not None and box.returncode != 0 and not executed:
         result.reason = f"{result.reason} The notebook could not run (it crashed or exited).".strip()
 
+    notes: dict[str, list[str]] = {name: [] for name in runnable}
     for name in runnable:
         error = _error_of(executed.get(("solution", name), []))
         if ("solution", name) not in executed:
-            problems[name].append(f"the solution cell of `{name}` did not run to completion")
+            notes[name].append(f"note: the solution cell of `{name}` did not run to completion")
         elif error:
-            problems[name].append(f"the solution cell of `{name}` raised {error}")
+            notes[name].append(f"note: the solution cell of `{name}` raised {error}")
         if name not in spec_modules:
             continue
         try:
@@ -281,6 +282,9 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
         if t.function is not None:
             t.messages += problems.get(t.function, [])
         t.points = t.max_points if not t.messages else 0.0
+        # The rule: visible test clean, every hidden case right, nothing forbidden. An error in the
+        # solution cell itself (a stray debugging line) is worth saying, not worth the points.
+        t.messages += notes.get(t.function, []) if t.function else []
     said = " ".join(m for t in result.tests for m in t.messages)
     for marker, why in (("CellTimeout", f"a cell ran longer than {s.limits.cell_s:g} s and was stopped"),
                         ("MemoryError", f"it ran out of memory (limit {s.limits.memory_bytes / 2**30:g} GiB)")):

@@ -90,9 +90,12 @@ def test_release_then_grade_a_class(tmp_path, capsys):
         lost = sum(t.points for t in course.chapter(cid).tests if t.function == name)
         submit(f"buggy_{i}_{name}", cid, builders.buggy_student(sources[cid], name),
                course.chapter(cid).max_score - lost)
-    target = "03_conv1d" if "03_conv1d" in chapters else chapters[0]
-    for family, build in builders.HOSTILE.items():
-        submit(f"hostile_{family}", target, build(released[target]), 0, hostile=True)
+    # Hostile families on a NumPy chapter and on a torch one (where `import torch` is allowed).
+    targets = [c for c in ("03_conv1d", "09_gpu_torch") if c in chapters] or chapters[:1]
+    target = targets[0]
+    for cid in targets:
+        for family, build in builders.HOSTILE.items():
+            submit(f"hostile_{family}", cid, build(released[cid]), 0, hostile=True)
     for kind, build in builders.BROKEN.items():
         submit(f"broken_{kind}", target, build(released[target]), 0)
 
@@ -110,6 +113,7 @@ def test_release_then_grade_a_class(tmp_path, capsys):
     assert not any(rows[("reference", cid)]["flagged"] or rows[("blank", cid)]["flagged"] for cid in chapters)
     with capsys.disabled():
         print(f"\n[autograder end to end] {len({s for s, _ in expected})} students, {len(expected)} notebooks "
-              f"({len(chapters)} chapters; buggy: {', '.join(n for _, n in buggy)}; hostile/broken on {target})\n"
+              f"({len(chapters)} chapters; buggy: {', '.join(n for _, n in buggy)}; hostile on {', '.join(targets)}, "
+              f"broken on {target})\n"
               f"  release of {len(course.chapter_ids())} chapters: {release_s:.1f} s\n"
               f"  grading with 2 jobs: {grade_s:.1f} s\n" + graded.stdout)
