@@ -55,6 +55,11 @@ CASES = 40  # random settings per JavaScript function
 seeds = st.integers(0, 2**32 - 1)
 few = settings(max_examples=20, deadline=None)
 
+
+def assert_close(actual, expected, **kwargs):
+    """Equal to float64 rounding: the JavaScript and the reference sum the same terms."""
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12, **kwargs)
+
 # -- the reference, arranged as each widget draws it ----------------------------------------------
 
 
@@ -182,8 +187,17 @@ def run_js(tmp_path, filename: str, adapter: str, cases: list) -> list:
 
 
 def random_settings(seed: int):
+    """(rng, draw_int(low, high) with both ends included) from one seed."""
     rng = np.random.default_rng(seed)
     return rng, lambda low, high: int(rng.integers(low, high + 1))
+
+
+def seeded(make_case):
+    """A hypothesis strategy of the cases `make_case(draw_int, rng)` makes from a drawn seed."""
+    def make(seed):
+        rng, draw_int = random_settings(seed)
+        return make_case(draw_int, rng)
+    return seeds.map(make)
 
 
 # -- the shared prelude -----------------------------------------------------------------------------
@@ -239,17 +253,15 @@ def test_sliding1d_js_is_corr1d_and_conv1d(tmp_path):
     rng, draw_int = random_settings(3)
     cases = [sliding_case(draw_int, rng) for _ in range(CASES)]
     for case, got in zip(cases, run_js(tmp_path, "sliding1d.js", "sliding1d", cases), strict=True):
-        np.testing.assert_allclose(got, slide_reference(**case), rtol=1e-12, atol=1e-12, err_msg=str(case))
+        assert_close(got, slide_reference(**case), err_msg=str(case))
     assert {c["flip"] for c in cases} == {False, True}
 
 
 @few
-@given(seeds)
-def test_sliding1d_values_are_corr1d_and_conv1d(seed):
-    rng, draw_int = random_settings(seed)
-    case = sliding_case(draw_int, rng)
+@given(seeded(sliding_case))
+def test_sliding1d_values_are_corr1d_and_conv1d(case):
     widget = SlidingWindow1D(**case)
-    np.testing.assert_allclose(widget.values(), slide_reference(**case), rtol=1e-12, atol=1e-12)
+    assert_close(widget.values(), slide_reference(**case))
 
 
 # -- banded: from a dense layer to sharing_matrix ---------------------------------------------------
@@ -341,19 +353,17 @@ def test_maxpool_js_pooling_and_gradient_are_the_reference(tmp_path):
     cases = [pooling_case(draw_int, rng) for _ in range(CASES)]
     for case, got in zip(cases, run_js(tmp_path, "maxpool.js", "maxpool", cases), strict=True):
         y, dx = pool_reference(**case)
-        np.testing.assert_allclose(got["y"], y, rtol=1e-12, atol=1e-12, err_msg=str(case))
-        np.testing.assert_allclose(got["dx"], dx, rtol=1e-12, atol=1e-12, err_msg=str(case))
+        assert_close(got["y"], y, err_msg=str(case))
+        assert_close(got["dx"], dx, err_msg=str(case))
 
 
 @few
-@given(seeds)
-def test_pooling_widget_helpers_are_the_reference(seed):
-    rng, draw_int = random_settings(seed)
-    case = pooling_case(draw_int, rng)
+@given(seeded(pooling_case))
+def test_pooling_widget_helpers_are_the_reference(case):
     widget = PoolingGradient(**case)
     y, dx = pool_reference(**case)
-    np.testing.assert_allclose(widget.pooled(), y, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(widget.routed_gradient(), dx, rtol=1e-12, atol=1e-12)
+    assert_close(widget.pooled(), y)
+    assert_close(widget.routed_gradient(), dx)
 
 
 # -- channels: one filter over three channels -------------------------------------------------------
@@ -373,25 +383,21 @@ def test_channels_js_mix_is_a_multichannel_correlation(tmp_path):
         photo = np.reshape(case["image"], (case["height"], case["width"], 3))
         kernel = KERNELS[case["kernel"]]
         np.testing.assert_array_equal(got["kernel"], kernel)
-        np.testing.assert_allclose(got["out"], mix_reference(photo, case["weights"], case["bias"], kernel),
-                                   rtol=1e-12, atol=1e-12)
+        assert_close(got["out"], mix_reference(photo, case["weights"], case["bias"], kernel))
         for c in range(3):
-            np.testing.assert_allclose(got["parts"][c], case["weights"][c] * corr2d(photo[:, :, c], kernel),
-                                       rtol=1e-12, atol=1e-12)
+            assert_close(got["parts"][c], case["weights"][c] * corr2d(photo[:, :, c], kernel))
 
 
 @few
-@given(seeds)
-def test_channel_mixer_output_is_the_reference(seed):
-    rng, draw_int = random_settings(seed)
-    case = channels_case(draw_int, rng)
+@given(seeded(channels_case))
+def test_channel_mixer_output_is_the_reference(case):
     photo = np.reshape(case["image"], (case["height"], case["width"], 3))
     widget = ChannelMixer(photo=photo, weights=case["weights"], bias=case["bias"], kernel=case["kernel"])
     np.testing.assert_array_equal(widget.photo(), photo)
     w, b = widget.filter()
     assert w.shape == (1, 3, *KERNELS[case["kernel"]].shape) and b.shape == (1,)
     expected = mix_reference(photo, case["weights"], case["bias"], KERNELS[case["kernel"]])
-    np.testing.assert_allclose(widget.output(), expected, rtol=1e-12, atol=1e-12)
+    assert_close(widget.output(), expected)
 
 
 # -- transposed: overlap counts and the zero-inserted input -----------------------------------------
@@ -451,7 +457,7 @@ def test_playground_js_output_size_and_corr2d_are_the_reference(tmp_path):
             continue
         fits += 1
         assert got["length"] == conv_output_size(case["n"], case["k"], **options) == expected.shape[0]
-        np.testing.assert_allclose(np.reshape(got["values"], got["shape"]), expected, rtol=1e-12, atol=1e-12)
+        assert_close(np.reshape(got["values"], got["shape"]), expected)
     assert fits > CASES // 2
 
 
