@@ -101,7 +101,7 @@ def test_release_then_grade_a_class(tmp_path, capsys):
 
     start = time.monotonic()
     graded = _autograder("grade", str(class_dir), "--out", str(tmp_path / "out"), "--jobs", "2",
-                         "--cell-timeout", "20", "--timeout", "90")
+                         "--cell-timeout", "20", "--timeout", "60")
     grade_s = time.monotonic() - start
     assert graded.returncode == 0, graded.stderr[-3000:]
     rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
