@@ -33,7 +33,7 @@ from autograder.judge import ReferenceBroken, ReferenceCache, verdict
 from autograder.screen import library_ops, suspicious
 from autograder.spec import forbidden_used
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,99}$")
+SAFE_NAME = re.compile(r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,100}$")  # any folder name but ., .., hidden, or odd bytes
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_EXECUTED_BYTES = 64 << 20
 
