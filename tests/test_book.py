@@ -143,6 +143,13 @@ def test_book_notebook_folds_solutions_and_drops_hidden_tests():
     assert "tags" not in test["metadata"]
 
 
+def test_a_cell_of_hidden_tests_only_is_removed_from_the_page():
+    notebook = _notebook()
+    notebook["cells"][2]["source"] = "### BEGIN HIDDEN TESTS\ncheck_hidden('corr1d', corr1d)\n### END HIDDEN TESTS\n"
+    cell = nbgrader_cells.book_notebook(notebook)["cells"][2]
+    assert cell["source"] == "" and "remove-cell" in cell["metadata"]["tags"]
+
+
 def test_downloaded_notebook_keeps_solution_markers():
     shown = nbgrader_cells.book_notebook(_notebook(), fold_solutions=False)
     assert "### BEGIN SOLUTION" in shown["cells"][1]["source"]

@@ -4,7 +4,8 @@ A chapter notebook is at once the book page and nbgrader's source notebook (AUTH
 MyST-NB parses (and executes) a chapter, this extension rewrites the notebook it reads:
 
 - every `### BEGIN HIDDEN TESTS ... ### END HIDDEN TESTS` block is cut out of every code cell, so
-  hidden tests are neither shown nor run in the book (the visible tests and their output stay);
+  hidden tests are neither shown nor run in the book (the visible tests and their output stay); a
+  cell left empty is removed from the page;
 - every solution cell (nbgrader metadata `solution: true`) gets the `hide-input` tag and the
   prompts "Show solution" / "Hide solution", so its code sits behind a toggle; the
   `### BEGIN SOLUTION` / `### END SOLUTION` marker lines are dropped.
@@ -59,7 +60,11 @@ def book_notebook(notebook: dict, fold_solutions: bool = True) -> dict:
         if cell.get("cell_type") != "code":
             continue
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        source = strip_hidden_tests(source)
+        stripped = strip_hidden_tests(source)
+        if fold_solutions and source.strip() and not stripped.strip():
+            # a test cell of hidden tests only: nothing left to show
+            cell.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
+        source = stripped
         if fold_solutions and is_solution_cell(cell):
             source = strip_solution_markers(source)
             metadata = cell.setdefault("metadata", {})
