@@ -26,7 +26,7 @@ def run(tmp_path, *cells: str, limits: sandbox.Limits = LIMITS):
     box = sandbox.run_boxed(scratch, limits)
     ran = []
     if (scratch / "executed.ipynb").exists():
-        for cell in json.loads((scratch / "executed.ipynb").read_text())["cells"]:
+        for cell in json.loads((scratch / "executed.ipynb").read_text() or '{"cells": []}')["cells"]:
             if cell.get("execution_count") is None:
                 continue
             text = "".join("".join(o.get("text", "")) for o in cell["outputs"] if o["output_type"] == "stream")
