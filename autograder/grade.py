@@ -343,7 +343,9 @@ def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | No
     for name, error in course.spec_errors.items():
         print(f"WARNING: spec module {name} failed to import: {error}", file=sys.stderr)
     settings = Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course))
-    todo = discover(submissions)
+    # Longest first, so that no slow notebook starts last and leaves the other job idle: chapters
+    # that import torch (start-up, training) cost several times the NumPy ones.
+    todo = sorted(discover(submissions), key=lambda item: -_expected_cost(course, item[1]))
     results: list[SubmissionResult] = []
     lock = threading.Lock()
     bar = None
@@ -363,6 +365,14 @@ def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | No
     results.sort(key=lambda r: (r.student, r.assignment))
     write_reports(results, out)
     return results
+
+
+def _expected_cost(course: Course, assignment: str) -> int:
+    try:
+        chapter = course.chapter(assignment)
+    except Exception:  # noqa: BLE001 -- an unreadable chapter is graded (and fails) like any other
+        return 0
+    return 0 if chapter is None else 1 + 3 * any("torch" in src for src in chapter.setup)
 
 
 def _grade_safely(student: str, assignment: str, path: Path, s: Settings) -> SubmissionResult:
