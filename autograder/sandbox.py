@@ -123,6 +123,7 @@ def run_boxed(scratch: Path, limits: Limits, level: str | None = None, probe: bo
         "python_roots": _python_roots(),
         "limits": asdict(limits),
         "probe": probe,
+        "this_file": str(Path(__file__).resolve()),
     }
     Path(config["root"]).mkdir(exist_ok=True)
     command = [sys.executable, "-S", "-E", str(Path(__file__).resolve()), json.dumps(config)]
@@ -263,9 +264,9 @@ def _box_main(config: dict) -> int:
     else:
         workdir = config["scratch"]
     os.chdir(workdir)
-    if config["probe"]:
-        ok = not os.path.exists(config["scratch"] + "/../root") or level == "none"
-        Path("probe.ok").write_text("hidden" if ok else "visible")
+    if config["probe"]:  # the box works only if this very file (the repository) is out of sight
+        if not os.path.exists(config["this_file"]):
+            Path("probe.ok").write_text("the repository is hidden")
         return 0
     _set_limits(config["limits"])
     return _run_notebook(workdir, config)
