@@ -327,7 +327,11 @@ def discover(submissions: Path) -> list[tuple[str, str, Path]]:
     found = []
     for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for chapter_dir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            found.append((student_dir.name, chapter_dir.name, chapter_dir / f"{chapter_dir.name}.ipynb"))
+            path = chapter_dir / f"{chapter_dir.name}.ipynb"
+            others = sorted(chapter_dir.glob("*.ipynb"))
+            if not path.exists() and len(others) == 1:  # a renamed copy ("03_conv1d-Copy1.ipynb")
+                path = others[0]
+            found.append((student_dir.name, chapter_dir.name, path))
     return found
 
 
