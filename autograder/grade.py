@@ -2,8 +2,8 @@
 
 Per submission (`grade_submission`):
 1. keep the file as received (`OUT/received/...`), then read it tolerantly;
-2. find its solution cells and screen their source (`screen`): suspicious machinery zeroes the
-   submission and flags it; a library convolution or a spec's forbidden name zeroes that function;
+2. find its solution cells and screen their source (`screen`): suspicious machinery, a library
+   convolution or a spec's forbidden name zeroes the submission and flags it for a human;
 3. run the trusted notebook around them in a box (`assemble`, `sandbox`), which records each
    graded function's outcomes on its spec's cases;
 4. judge those outcomes against the reference here, outside the box (`judge`): a test cell earns
@@ -155,9 +155,8 @@ def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionR
         # (a spec with a `judge`) builds its network from library layers.
         library = library_ops(found.source, chapter.setup) if spec is None or spec.judge is None else []
         banned = sorted(set(library) | set(forbidden_used(found.source, spec) if spec else ()))
-        if banned:
-            problems[ex.name].append(f"`{ex.name}` must be written by hand here, but it uses {', '.join(banned)}")
-            result.flags.append(f"{ex.name} uses {', '.join(banned)}")
+        if banned:  # not the exercise: like suspicious machinery, it zeroes the submission for review
+            alarming.append(f"{ex.name}: must be written by hand here, but it uses {', '.join(banned)}")
         if spec is None:
             problems[ex.name].append(f"`{ex.name}` has no hidden-test spec, so it cannot be graded "
                                      "automatically (instructor: see autograder/specs/)")
@@ -228,8 +227,9 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
     runnable, alarming = _screen(chapter, s.course, find_solutions(chapter, cells), result, problems)
     if alarming:
         result.flags[:0] = alarming
-        result.reason = ("Zero points: the solution cells use machinery an exercise has no use for "
-                         "(see the flags below); an instructor will review this submission.")
+        result.reason = ("Zero points: the solution cells use a library routine the exercise is to write, "
+                         "or machinery an exercise has no use for (see the flags below); an instructor will "
+                         "review this submission.")
         for t in result.tests:
             t.messages.append("not run: the submission was flagged")
         return result

@@ -101,9 +101,11 @@ def test_broken_submissions_earn_nothing_with_a_reason(graded, kind):
     assert any(reasons), kind
 
 
-def test_a_library_convolution_costs_that_function_only(graded):
+def test_a_library_convolution_zeroes_the_submission_for_review(graded):
+    """The rest of the work may be honest, but "points only for honest work" comes first; the flag
+    sends it to a human, who can restore the honest part."""
     result = graded[2]["honest_numpy"]
-    assert result.score == sum(POINTS.values()) - POINTS["moving_sum"]
+    assert result.score == 0
     assert result.flagged and "convolve" in result.flags[0]
 
 
