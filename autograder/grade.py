@@ -247,6 +247,7 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
         result.reason = f"{result.reason} The notebook could not run (it crashed or exited).".strip()
 
     notes: dict[str, list[str]] = {name: [] for name in runnable}
+    disguised: list[str] = []
     for name in runnable:
         error = _error_of(executed.get(("solution", name), []))
         if ("solution", name) not in executed:
@@ -269,7 +270,7 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
             if specs[name][0].judge is None:  # a training exercise may return a model of its own class
                 fakes |= set(outcomes.disguised_types(s.out / "runs" / student / assignment / "out", name))
             if fakes:
-                result.flags.append(f"{name} returns objects that are not arrays or numbers ({min(fakes)})")
+                disguised.append(f"{name} returns objects that are not arrays or numbers ({min(fakes)})")
         if msg:
             problems[name].append(msg)
 
@@ -285,6 +286,11 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
         # The rule: visible test clean, every hidden case right, nothing forbidden. An error in the
         # solution cell itself (a stray debugging line) is worth saying, not worth the points.
         t.messages += notes.get(t.function, []) if t.function else []
+    if disguised:  # results dressed up as arrays: no points anywhere, and a human looks
+        result.flags += disguised
+        result.reason = "Zero points: some results are objects of the submission's own classes, not arrays."
+        for t in result.tests:
+            t.points = 0.0
     said = " ".join(m for t in result.tests for m in t.messages)
     for marker, why in (("CellTimeout", f"a cell ran longer than {s.limits.cell_s:g} s and was stopped"),
                         ("MemoryError", f"it ran out of memory (limit {s.limits.memory_bytes / 2**30:g} GiB)")):

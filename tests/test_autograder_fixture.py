@@ -53,6 +53,11 @@ def graded(tmp_path_factory):
         if builders.function_name(cell) == "moving_sum":
             cell["source"] = HONEST_NUMPY
     students["honest_numpy"] = json.dumps(honest).encode()
+    partly_fake = json.loads(builders.reference_student(source))
+    for cell in builders.solution_cells(partly_fake):
+        if builders.function_name(cell) == "scale":
+            cell["source"] = builders.FAKE_SHAPE + "\n\ndef scale(x, a):\n    return _Result()\n"
+    students["partly_fake"] = json.dumps(partly_fake).encode()
     for student, data in students.items():
         path = root / "submitted" / student / CHAPTER / f"{CHAPTER}.ipynb"
         path.parent.mkdir(parents=True)
@@ -107,6 +112,11 @@ def test_a_library_convolution_zeroes_the_submission_for_review(graded):
     result = graded[2]["honest_numpy"]
     assert result.score == 0
     assert result.flagged and "convolve" in result.flags[0]
+
+
+def test_one_disguised_result_zeroes_the_submission(graded):
+    result = graded[2]["partly_fake"]
+    assert result.score == 0 and result.flagged and "_Result" in result.flags[-1]
 
 
 def test_grades_feedback_and_everything_needed_to_regrade_are_kept(graded):
