@@ -199,6 +199,10 @@ def _build_root(libc, config: dict) -> None:
     root = config["root"]
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+    # A private /tmp first: the venv may itself live under /tmp (a CI clone), and its bind below
+    # must land on top of this tmpfs, not be hidden under it.
+    os.makedirs(root + "/tmp", mode=0o755)
+    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
     for top in ("/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin"):
         if os.path.islink(top):
             os.symlink(os.readlink(top), root + top)
@@ -209,9 +213,8 @@ def _build_root(libc, config: dict) -> None:
     os.makedirs(root + BOX_DIR, mode=0o755)
     _mount(libc, config["scratch"], root + BOX_DIR, None, MS_BIND)
     _mount(libc, None, root + BOX_DIR, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
-    for name, size in (("/tmp", "256m"), ("/dev", "1m")):
-        os.makedirs(root + name, mode=0o755, exist_ok=True)
-        _mount(libc, "tmpfs", root + name, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    os.makedirs(root + "/dev", mode=0o755)
+    _mount(libc, "tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=1777")
     os.chmod(root + "/dev", 0o755)
     for dev in ("null", "zero", "full", "random", "urandom"):
         open(root + "/dev/" + dev, "w").close()
