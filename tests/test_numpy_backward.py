@@ -5,26 +5,15 @@ and equals torch's autograd."""
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from solutions.channels import conv2d_backward, conv2d_forward, conv2d_general, conv2d_general_backward
 from solutions.conv2d import corr2d
 from solutions.toeplitz import corr2d_backward, numerical_gradient
+from tests.numeric import SETTINGS, T, rel_error, seeds
 
-SETTINGS = settings(max_examples=30, deadline=None)
-seeds = st.integers(0, 2**32 - 1)
 TOL = dict(rtol=1e-10, atol=1e-10)
-
-
-def T(a, grad=False):
-    return torch.from_numpy(np.array(a, dtype=np.float64)).requires_grad_(grad)
-
-
-def rel_error(a, b):
-    """||a - b|| / (||a|| + ||b||), 0 when both vanish."""
-    scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if scale == 0 else np.linalg.norm(a - b) / scale
 
 
 @st.composite

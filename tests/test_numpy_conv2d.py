@@ -8,7 +8,6 @@ contract's rule, so the test does not share the reference's padding code.
 
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,14 +25,9 @@ from solutions.variants import (
     separable_conv2d,
     separate_kernel,
 )
+from tests.numeric import SETTINGS, T, seeds
 
-SETTINGS = settings(max_examples=30, deadline=None)
-seeds = st.integers(0, 2**32 - 1)
 TOL = dict(rtol=1e-10, atol=1e-10)
-
-
-def T(a):
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
 
 
 def amounts(padding, k, d):

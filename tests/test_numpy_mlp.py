@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from solutions.conv1d import conv1d, corr1d, shift
@@ -21,14 +21,7 @@ from solutions.mlp import (
     softmax,
 )
 from solutions.sharing import conv_param_count, receptive_field, sharing_matrix
-
-SETTINGS = settings(max_examples=30, deadline=None)
-seeds = st.integers(0, 2**32 - 1)
-
-
-def T(a):
-    return torch.from_numpy(np.asarray(a, dtype=np.float64))
-
+from tests.numeric import SETTINGS, T, seeds
 
 # -- chapter 1 ------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from solutions.pooling import (
@@ -15,19 +15,9 @@ from solutions.pooling import (
     maxpool2d_forward,
 )
 from solutions.toeplitz import numerical_gradient
+from tests.numeric import SETTINGS, T, rel_error
 
-SETTINGS = settings(max_examples=30, deadline=None)
 TOL = dict(rtol=1e-10, atol=1e-12)
-
-
-def T(a, grad=False):
-    return torch.from_numpy(np.array(a, dtype=np.float64)).requires_grad_(grad)
-
-
-def rel_error(a, b):
-    """||a - b|| / (||a|| + ||b||), 0 when both vanish."""
-    scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if scale == 0 else np.linalg.norm(a - b) / scale
 
 
 @st.composite

@@ -1,0 +1,20 @@
+"""Shared pieces of the numerical tests: hypothesis settings, NumPy -> torch, relative error."""
+
+import numpy as np
+import torch
+from hypothesis import settings
+from hypothesis import strategies as st
+
+SETTINGS = settings(max_examples=30, deadline=None)
+seeds = st.integers(0, 2**32 - 1)
+
+
+def T(a, grad=False):
+    """A float64 torch tensor holding a copy of `a` (the oracle side of a comparison)."""
+    return torch.from_numpy(np.array(a, dtype=np.float64)).requires_grad_(grad)
+
+
+def rel_error(a, b):
+    """||a - b|| / (||a|| + ||b||), 0 when both vanish."""
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if scale == 0 else np.linalg.norm(a - b) / scale
