@@ -18,3 +18,13 @@ def rel_error(a, b):
     """||a - b|| / (||a|| + ||b||), 0 when both vanish."""
     scale = np.linalg.norm(a) + np.linalg.norm(b)
     return 0.0 if scale == 0 else np.linalg.norm(a - b) / scale
+
+
+def assert_gradient_close(analytic, numeric, rtol=1e-6, atol=1e-8):
+    """A float64 gradient check: relative error below `rtol`, except where every entry is below
+    what central differences resolve (then the largest absolute difference must be below `atol`)."""
+    analytic, numeric = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    assert analytic.shape == numeric.shape, f"shapes differ: {analytic.shape} vs {numeric.shape}"
+    error = rel_error(analytic, numeric)
+    largest = float(np.max(np.abs(analytic - numeric), initial=0.0))
+    assert error < rtol or largest < atol, f"relative error {error:.3g}, largest difference {largest:.3g}"

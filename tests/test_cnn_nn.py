@@ -14,12 +14,10 @@ from solutions.models import LeNet5, lenet5_numpy
 from solutions.nn import SGD, Adam, Conv2d, Dense, Flatten, MaxPool2d, Parameter, ReLU, Sequential
 from solutions.toeplitz import numerical_gradient
 from solutions.train import random_shifts, random_shifts_torch, train_numpy, train_torch
+from tests.numeric import assert_gradient_close
 
 FEW = settings(max_examples=15, deadline=None)
 
-
-def relative_error(a, b):
-    return np.max(np.abs(a - b)) / max(np.max(np.abs(a)) + np.max(np.abs(b)), 1e-12)
 
 
 def check_layer_gradients(layer, x, seed=0):
@@ -33,7 +31,7 @@ def check_layer_gradients(layer, x, seed=0):
     dx = layer.backward(g)
     grads = [p.grad.copy() for p in layer.parameters()]
     if dx is not None:
-        assert relative_error(dx, numerical_gradient(loss_of_input, x)) < 1e-6
+        assert_gradient_close(dx, numerical_gradient(loss_of_input, x))
     for p, grad in zip(layer.parameters(), grads):
         def loss_of_param(v, p=p):
             saved, p.value = p.value, v
@@ -41,7 +39,7 @@ def check_layer_gradients(layer, x, seed=0):
                 return float((layer.forward(x) * g).sum())
             finally:
                 p.value = saved
-        assert relative_error(grad, numerical_gradient(loss_of_param, p.value.copy())) < 1e-6
+        assert_gradient_close(grad, numerical_gradient(loss_of_param, p.value.copy()))
 
 
 @FEW

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from solutions.channels import conv2d_backward, conv2d_forward, conv2d_general, conv2d_general_backward
 from solutions.conv2d import corr2d
 from solutions.toeplitz import corr2d_backward, numerical_gradient
-from tests.numeric import SETTINGS, T, rel_error, seeds
+from tests.numeric import SETTINGS, T, assert_gradient_close, seeds
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 
@@ -51,9 +51,9 @@ def test_conv2d_backward_passes_finite_differences_and_equals_torch(layer):
     dy = rng.standard_normal(conv2d_forward(x, w, b, s, p).shape)
     dx, dw, db = conv2d_backward(dy, x, w, s, p)
     loss = lambda x_, w_, b_: np.sum(conv2d_forward(x_, w_, b_, s, p) * dy)  # noqa: E731
-    assert rel_error(dx, numerical_gradient(lambda v: loss(v, w, b), x)) < 1e-6
-    assert rel_error(dw, numerical_gradient(lambda v: loss(x, v, b), w)) < 1e-6
-    assert rel_error(db, numerical_gradient(lambda v: loss(x, w, v), b)) < 1e-6
+    assert_gradient_close(dx, numerical_gradient(lambda v: loss(v, w, b), x))
+    assert_gradient_close(dw, numerical_gradient(lambda v: loss(x, v, b), w))
+    assert_gradient_close(db, numerical_gradient(lambda v: loss(x, w, v), b))
     xt, wt, bt = T(x, True), T(w, True), T(b, True)
     grads = torch.autograd.grad(F.conv2d(xt, wt, bt, s, p), (xt, wt, bt), T(dy))
     for got, expected in zip((dx, dw, db), grads, strict=True):
@@ -97,8 +97,8 @@ def test_corr2d_backward_is_a_correlation_and_a_full_convolution(kh, kw, extra_h
     x, w = rng.standard_normal((kh + extra_h, kw + extra_w)), rng.standard_normal((kh, kw))
     dy = rng.standard_normal((extra_h + 1, extra_w + 1))
     dx, dw = corr2d_backward(dy, x, w)
-    assert rel_error(dx, numerical_gradient(lambda v: np.sum(corr2d(v, w) * dy), x)) < 1e-6
-    assert rel_error(dw, numerical_gradient(lambda v: np.sum(corr2d(x, v) * dy), w)) < 1e-6
+    assert_gradient_close(dx, numerical_gradient(lambda v: np.sum(corr2d(v, w) * dy), x))
+    assert_gradient_close(dw, numerical_gradient(lambda v: np.sum(corr2d(x, v) * dy), w))
     xt, wt = T(x[None, None], True), T(w[None, None], True)
     gx, gw = torch.autograd.grad(F.conv2d(xt, wt), (xt, wt), T(dy[None, None]))
     np.testing.assert_allclose(dx, gx[0, 0].numpy(), **TOL)

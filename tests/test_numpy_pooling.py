@@ -15,7 +15,7 @@ from solutions.pooling import (
     maxpool2d_forward,
 )
 from solutions.toeplitz import numerical_gradient
-from tests.numeric import SETTINGS, T, rel_error
+from tests.numeric import SETTINGS, T, assert_gradient_close
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 
@@ -65,7 +65,7 @@ def test_pooling_gradients_pass_a_finite_difference_check(case):
     dy = np.random.default_rng(seed + 1).standard_normal(maxpool2d_forward(x, kernel, stride).shape)
     for forward, backward in [(maxpool2d_forward, maxpool2d_backward), (avgpool2d_forward, avgpool2d_backward)]:
         numeric = numerical_gradient(lambda v, f=forward: np.sum(f(v, kernel, stride) * dy), x)
-        assert rel_error(backward(dy, x, kernel, stride), numeric) < 1e-6
+        assert_gradient_close(backward(dy, x, kernel, stride), numeric)
 
 
 def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order():
