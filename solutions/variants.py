@@ -41,6 +41,8 @@ def conv_transpose2d(x, w, stride=1, padding=0, dilation=1, groups=1) -> np.ndar
     if w.shape[0] != x.shape[1]:
         raise ValueError(f"channel mismatch: w has {w.shape[0]} input channels (shape {w.shape}), "
                          f"x has {x.shape[1]}")
+    if x.shape[1] % groups:  # conv_weight would call them w's output channels (see below)
+        raise ValueError(f"groups={groups} must divide the {x.shape[1]} input channels")
     c_out = w.shape[1] * groups
     w = conv_weight(w, c_out, groups)  # w is a conv weight from C_out to C_in channels
     if isinstance(padding, str):

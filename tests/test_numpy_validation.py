@@ -91,6 +91,8 @@ BAD_CALLS = [
     (lambda: maxpool2d_backward(np.zeros((2, 3, 2, 2)), x4), "dy must have shape (2, 3, 3, 2)"),
     (lambda: avgpool2d_backward(np.zeros((2, 3, 3)), x4), "dy must have 4 dimensions"),
     (lambda: conv_transpose2d(x4, w4), "channel mismatch"),
+    (lambda: conv_transpose2d(x4, rng.standard_normal((3, 2, 1, 1)), groups=2),
+     "groups=2 must divide the 3 input channels"),
     (lambda: conv_transpose2d(x4[:, :, :1, :1], rng.standard_normal((3, 2, 1, 1)), padding=1), "too large"),
     (lambda: conv_transpose2d(x4, rng.standard_normal((3, 2, 1, 1)), padding="same"), "padding"),
     (lambda: depthwise_conv2d(x4, w4), "depthwise w must have shape (3, 1, KH, KW)"),
