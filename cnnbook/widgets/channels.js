@@ -3,7 +3,7 @@
 // y = b + sum_c weight[c] * (x_c correlated with kernel) (valid padding). The three weighted
 // channel maps and their sum are drawn next to the photo; sliders and presets change the filter.
 
-import { label, paintPixels, range, select } from "./_ui.js";
+import { label, paintPixels, range, select, setter } from "./_ui.js";
 
 export const KERNELS = {
   "1x1 (no spatial extent)": [[1]],
@@ -74,6 +74,7 @@ function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "cnnbook-channels";
   root.style.fontFamily = "sans-serif";
+  const set = setter(model);
   const presets = document.createElement("div");
   presets.style.margin = "4px 0";
   presets.append("filter presets: ");
@@ -82,7 +83,7 @@ function render({ model, el }) {
     button.textContent = name;
     button.style.marginRight = "6px";
     button.addEventListener("click", () => {
-      model.set("weights", PRESETS[name][0].slice()); model.set("bias", PRESETS[name][1]); model.save_changes();
+      set("weights", PRESETS[name][0].slice()); set("bias", PRESETS[name][1]);
     });
     presets.append(button);
   }
@@ -126,10 +127,10 @@ function render({ model, el }) {
   sliders.forEach((s, c) => s.input.addEventListener("input", () => {
     const weights = model.get("weights").slice();
     weights[c] = Number(s.input.value);
-    model.set("weights", weights); model.save_changes();
+    set("weights", weights);
   }));
-  bias.input.addEventListener("input", () => { model.set("bias", Number(bias.input.value)); model.save_changes(); });
-  kernel.addEventListener("change", () => { model.set("kernel", kernel.value); model.save_changes(); });
+  bias.input.addEventListener("input", () => set("bias", Number(bias.input.value)));
+  kernel.addEventListener("change", () => set("kernel", kernel.value));
   for (const name of ["weights", "bias", "kernel", "image"]) model.on(`change:${name}`, update);
   update();
 }
