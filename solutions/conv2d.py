@@ -12,11 +12,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 from solutions._validate import (
     as_array,
     as_int,
+    conv_geometry,
     output_length,
     padding_amounts,
     padding_pairs,
     positive_int,
-    positive_pair,
 )
 
 
@@ -69,12 +69,8 @@ def corr2d(x, w, stride=1, padding=0, dilation=1) -> np.ndarray:
     w = as_array(w, "w", 2)
     if min(w.shape) == 0:
         raise ValueError(f"kernel size must be positive, got w of shape {w.shape}")
-    sh, sw = positive_pair(stride, "stride")
-    dh, dw = positive_pair(dilation, "dilation")
-    rows, cols = padding_pairs(padding, w.shape, (dh, dw))
-    out_h = output_length(x.shape[0], w.shape[0], sh, rows, dh, "input height")
-    out_w = output_length(x.shape[1], w.shape[1], sw, cols, dw, "input width")
-    xp = pad2d(x, (rows, cols))
+    (sh, sw), (dh, dw), pads, (out_h, out_w) = conv_geometry(x.shape, w.shape, stride, padding, dilation)
+    xp = pad2d(x, pads)
     span = (dh * (w.shape[0] - 1) + 1, dw * (w.shape[1] - 1) + 1)
     # windows[i, j] is the (dilated) patch under output pixel (i, j): a view, no copy.
     windows = sliding_window_view(xp, span)[::sh, ::sw, ::dh, ::dw][:out_h, :out_w]
