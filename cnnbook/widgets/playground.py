@@ -63,6 +63,11 @@ def photo_pixels(name: str, size: int) -> tuple[int, ...]:
     return tuple(int(v) for v in np.clip(np.rint(small * 255), 0, 255).ravel())
 
 
+def preset_display(name: str) -> str:
+    """How the outputs of preset `name` map to grey levels: 'signed' for derivative kernels."""
+    return "signed" if name in SIGNED_PRESETS else "clip"
+
+
 def _check_kernel(kernel: list) -> list[list[float]]:
     rows = [list(map(float, row)) for row in kernel]
     if not rows or not rows[0]:
@@ -106,13 +111,12 @@ class KernelPlayground(anywidget.AnyWidget):
         if not 8 <= size <= 128:
             raise ValueError(f"size must be between 8 and 128 pixels, got {size}")
         kwargs.setdefault("kernel", PRESETS[preset])
-        kwargs.setdefault("display_mode", "signed" if preset in SIGNED_PRESETS else "clip")
+        kwargs.setdefault("display_mode", preset_display(preset))
         super().__init__(
             size=size,
             photos={name: list(photo_pixels(name, size)) for name in photos},
             photo=photo,
-            presets={name: {"kernel": k, "display": "signed" if name in SIGNED_PRESETS else "clip"}
-                     for name, k in PRESETS.items()},
+            presets={name: {"kernel": k, "display": preset_display(name)} for name, k in PRESETS.items()},
             preset=preset,
             **kwargs,
         )
@@ -160,7 +164,7 @@ class KernelPlayground(anywidget.AnyWidget):
         with self.hold_trait_notifications():
             self.kernel = PRESETS[name]
             self.preset = name
-            self.display_mode = "signed" if name in SIGNED_PRESETS else "clip"
+            self.display_mode = preset_display(name)
 
     @property
     def image(self) -> np.ndarray:
