@@ -81,10 +81,13 @@ class PoolingGradient(anywidget.AnyWidget):
 
     # -- what the JavaScript draws, in Python -----------------------------------------------
 
+    def _output_shape(self) -> tuple[int, int]:
+        rows, cols = np.shape(self.x)
+        return (rows - self.kernel) // self.stride + 1, (cols - self.kernel) // self.stride + 1
+
     def _windows(self):
-        x = np.asarray(self.x, dtype=np.float64)
         k, s = self.kernel, self.stride
-        out_h, out_w = (x.shape[0] - k) // s + 1, (x.shape[1] - k) // s + 1
+        out_h, out_w = self._output_shape()
         for i in range(out_h):
             for j in range(out_w):
                 yield i, j, (slice(i * s, i * s + k), slice(j * s, j * s + k))
@@ -92,9 +95,11 @@ class PoolingGradient(anywidget.AnyWidget):
     def pooled(self) -> np.ndarray:
         """The output grid `y`."""
         x = np.asarray(self.x, dtype=np.float64)
-        cells = {(i, j): (x[win].max() if self.mode == "max" else x[win].mean()) for i, j, win in self._windows()}
-        out_h, out_w = (max(i for i, _ in cells) + 1, max(j for _, j in cells) + 1)
-        return np.array([[cells[i, j] for j in range(out_w)] for i in range(out_h)])
+        reduce = np.max if self.mode == "max" else np.mean
+        y = np.empty(self._output_shape())
+        for i, j, win in self._windows():
+            y[i, j] = reduce(x[win])
+        return y
 
     def routed_gradient(self) -> np.ndarray:
         """`dx` for `dy = 1` at every output: the third grid."""
