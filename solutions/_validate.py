@@ -138,11 +138,14 @@ def conv_bias(b, out_channels: int, name: str = "b") -> np.ndarray | None:
     return b
 
 
-def pool_geometry(kernel_size, stride) -> tuple[tuple[int, int], tuple[int, int]]:
-    """`(kernel, stride)` pairs of a pooling layer; `stride=None` means `stride = kernel_size`."""
+def pool_geometry(in_hw: tuple[int, int], kernel_size, stride):
+    """`(kernel, stride, (H', W'))` of a pooling layer (no padding) on an `(H, W)` input;
+    `stride=None` means `stride = kernel_size`. Checks that the window fits."""
     kernel = positive_pair(kernel_size, "kernel_size")
     step = kernel if stride is None else positive_pair(stride, "stride")
-    return kernel, step
+    out = tuple(output_length(n, k, s, (0, 0), 1, axis)
+                for n, k, s, axis in zip(in_hw, kernel, step, ("input height", "input width"), strict=True))
+    return kernel, step, out
 
 
 def expect_shape(arr: np.ndarray, shape: tuple[int, ...], name: str) -> None:

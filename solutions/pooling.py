@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from solutions._validate import as_images, expect_shape, output_length, pool_geometry
+from solutions._validate import as_images, expect_shape, pool_geometry
 from solutions.toeplitz import tap_slices
 
 
 def _pool_setup(x, kernel_size, stride):
     """Validated `(x, kernel, stride, out_hw)` of a pooling layer on `x (N, C, H, W)`."""
     x = as_images(x)
-    kernel, step = pool_geometry(kernel_size, stride)
-    out = tuple(output_length(n, k, s, (0, 0), 1, axis)
-                for n, k, s, axis in zip(x.shape[2:], kernel, step, ("input height", "input width"),
-                                         strict=True))
-    return x, kernel, step, out
+    return (x, *pool_geometry(x.shape[2:], kernel_size, stride))
 
 
 def _out_shape(x: np.ndarray, out) -> tuple[int, ...]:

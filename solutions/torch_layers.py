@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from solutions._validate import as_pair, conv_geometry, output_length, pool_geometry, positive_int, positive_pair
+from solutions._validate import as_pair, conv_geometry, pool_geometry, positive_int, positive_pair
 
 __all__ = [
     "default_device", "conv2d_torch", "Conv2dFunction", "maxpool2d_torch", "avgpool2d_torch",
@@ -148,9 +148,7 @@ class Conv2dFunction(torch.autograd.Function):
 def _pool_windows(x: torch.Tensor, kernel_size, stride) -> torch.Tensor:
     """All pooling windows as a view (N, C, H', W', KH*KW), row-major inside each window."""
     _check_ndim(x, 4, "x", "(N, C, H, W)")
-    (kh, kw), (sh, sw) = pool_geometry(kernel_size, stride)
-    for n, k, s, axis in zip(x.shape[2:], (kh, kw), (sh, sw), ("input height", "input width")):
-        output_length(n, k, s, (0, 0), 1, axis)  # raises when the window does not fit
+    (kh, kw), (sh, sw), _ = pool_geometry(x.shape[2:], kernel_size, stride)  # checks the fit
     windows = x.unfold(2, kh, sh).unfold(3, kw, sw)                             # (N, C, H', W', KH, KW)
     return windows.reshape(*windows.shape[:4], kh * kw)
 
