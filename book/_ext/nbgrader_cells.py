@@ -20,13 +20,12 @@ import json
 import re
 from pathlib import Path
 
+# The grader's own cut: the book shows exactly the visible tests that the grader runs.
+from autograder.course import visible_part
+
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*(\n|$)", re.MULTILINE)
-HIDDEN_BLOCK = re.compile(
-    r"^[ \t]*" + re.escape(HIDDEN_BEGIN) + r".*?^[ \t]*" + re.escape(HIDDEN_END) + r"[^\n]*(\n|$)",
-    re.MULTILINE | re.DOTALL,
-)
 SHOW_SOLUTION, HIDE_SOLUTION = "Show solution", "Hide solution"
 
 
@@ -35,7 +34,7 @@ def strip_hidden_tests(source: str) -> str:
     if source.count(HIDDEN_BEGIN) != source.count(HIDDEN_END):
         raise ValueError(f"unbalanced hidden-test markers ({source.count(HIDDEN_BEGIN)} "
                          f"'{HIDDEN_BEGIN}', {source.count(HIDDEN_END)} '{HIDDEN_END}') in:\n{source}")
-    stripped = HIDDEN_BLOCK.sub("", source)
+    stripped = visible_part(source)
     if HIDDEN_BEGIN in stripped or HIDDEN_END in stripped:
         raise ValueError(f"hidden-test markers out of order in:\n{source}")
     return stripped.rstrip() if stripped != source else source
