@@ -54,6 +54,12 @@ def random_shifts_torch(images: torch.Tensor, max_shift: int, generator: torch.G
     return windows[torch.arange(len(images), device=images.device), :, dy, dx]
 
 
+def _step_budget(n: int, batch_size: int, epochs: int, max_steps: int | None) -> int:
+    """Minibatch steps a run takes: `epochs` passes of `ceil(n / batch_size)` steps, at most `max_steps`."""
+    steps = epochs * -(-n // batch_size)
+    return steps if max_steps is None else min(max_steps, steps)
+
+
 def _progress(total: int, description: str, enabled: bool):
     return tqdm(total=total, desc=description, disable=not enabled, leave=True, mininterval=0.5)
 
@@ -70,8 +76,7 @@ def train_numpy(net, images, labels, optimizer, *, epochs: int = 1, batch_size: 
     x, y = as_batch(images).astype(np.float64), np.asarray(labels)
     rng = np.random.default_rng(seed)
     history = {"loss": [], "train_acc": [], "val_acc": [], "seconds": 0.0}
-    steps_per_epoch = -(-len(x) // batch_size)
-    total = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    total = _step_budget(len(x), batch_size, epochs, max_steps)
     start, step = time.perf_counter(), 0
     with _progress(total, "NumPy LeNet", progress) as bar:
         for _ in range(epochs):
@@ -126,8 +131,7 @@ def train_torch(model: torch.nn.Module, images, labels, *, epochs: int = 1, batc
     model.to(device).train()
     x = torch.as_tensor(as_batch(images), dtype=torch.float32, device=device)
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long, device=device)
-    steps_per_epoch = -(-len(x) // batch_size)
-    total = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    total = _step_budget(len(x), batch_size, epochs, max_steps)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total, 1))
     history = {"loss": [], "train_acc": [], "val_acc": [], "seconds": 0.0}
