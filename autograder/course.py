@@ -18,6 +18,7 @@ from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
+SOLUTION_BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.M | re.S)
 TOP_LEVEL_DEF = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
 MAX_NOTEBOOK_BYTES = 20 << 20
 
@@ -76,6 +77,13 @@ def defined_names(source: str) -> list[str]:
 def visible_part(test_source: str) -> str:
     """A test cell without its hidden block: what students see, and what the grader runs."""
     return HIDDEN_BLOCK.sub("", test_source)
+
+
+def stubbed_solution(solution_source: str) -> str:
+    """A solution cell as nbgrader's generate step releases it: each marked block becomes its stub,
+    indented like the markers. (`release` runs nbgrader itself; this is for fast checks and tests.)"""
+    return SOLUTION_BLOCK.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()\n",
+                              solution_source)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,13 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: the grader's reading of cells lives in autograder/
+    sys.path.insert(0, str(ROOT))
+
+from autograder.course import defined_names, stubbed_solution, visible_part  # noqa: E402
+
 COURSE = ROOT.parent / "shared" / "COURSE.md"
 
-SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*\n?", re.S | re.M)
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 
 
 def contract_functions(chapter_id: str) -> list[str]:
@@ -58,7 +61,7 @@ def structure_problems(nb, chapter_id: str) -> list[str]:
             problems.append(f"cell {i} has stored outputs (commit notebooks clean)")
     for name in contract_functions(chapter_id):
         sol = [i for i, c in enumerate(cells) if c.cell_type == "code" and nbgrader_meta(c).get("solution")
-               and re.search(rf"^(def|class)\s+{name}\b", c.source, re.M)]
+               and name in defined_names(c.source)]
         if len(sol) != 1:
             problems.append(f"{name}: expected one solution cell with its def, found {len(sol)}")
             continue
@@ -81,23 +84,15 @@ def structure_problems(nb, chapter_id: str) -> list[str]:
     return problems
 
 
-def _stub(match: re.Match) -> str:
-    indent = match.group(1)
-    return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-
-
 def student_version(nb):
     """What nbgrader's generate step makes of the source notebook (close enough to test with)."""
     student = copy.deepcopy(nb)
     for c in student.cells:
         meta = nbgrader_meta(c)
         if meta.get("solution"):
-            if c.cell_type == "code":
-                c.source = SOLUTION.sub(_stub, c.source)
-            else:
-                c.source = "YOUR ANSWER HERE"
+            c.source = stubbed_solution(c.source) if c.cell_type == "code" else "YOUR ANSWER HERE"
         if meta.get("grade") and c.cell_type == "code":
-            c.source = HIDDEN.sub("", c.source)
+            c.source = visible_part(c.source)
     return student
 
 

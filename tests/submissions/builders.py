@@ -11,6 +11,8 @@ import copy
 import json
 import re
 
+from autograder.course import defined_names, stubbed_solution
+
 NOT_IMPLEMENTED = re.compile(r"^([ \t]*)raise NotImplementedError\(\)[^\n]*$", re.M)
 
 
@@ -32,7 +34,7 @@ def test_cells(nb: dict) -> list[dict]:
 
 
 def function_name(cell: dict) -> str:
-    return re.search(r"^(?:def|class)\s+(\w+)", _src(cell), re.M).group(1)
+    return defined_names(_src(cell))[0]
 
 
 def dump(nb: dict) -> bytes:
@@ -52,14 +54,11 @@ def with_bodies(released: dict, body: str, prelude: str = "") -> dict:
     return nb
 
 
-SOLUTION_BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[^\n]*$", re.M | re.S)
-
-
 def emulate_release(source: dict) -> dict:
     """What nbgrader's release makes of solution cells (for fast tests that skip nbgrader)."""
     nb = copy.deepcopy(source)
     for cell in solution_cells(nb):
-        cell["source"] = SOLUTION_BLOCK.sub(lambda m: m.group(1) + "raise NotImplementedError()", _src(cell))
+        cell["source"] = stubbed_solution(_src(cell))
     return nb
 
 
