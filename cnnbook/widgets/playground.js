@@ -251,6 +251,16 @@ function render({ model, el }) {
       make("div", { text: formulaText("H", n, kh, stride, rowPad, dilation) }),
       make("div", { text: formulaText("W", n, kw, stride, colPad, dilation) }),
     );
+    // what was computed and from what: on the root element for tests in a browser, in the
+    // traits for Python (save_changes is a no-op without a kernel, as in the static book)
+    const publish = (output, shape, error) => {
+      root.dataset.outputShape = error ? "" : `${shape[0]}x${shape[1]}`;
+      root.playground = { output, shape, image: Array.from(image), kernel: k, stride, padding, dilation, mode };
+      model.set("error", error);
+      model.set("output", output);
+      model.set("output_shape", shape);
+      model.save_changes();
+    };
     let result;
     try {
       result = corr2d(image, n, n, k, stride, padding, dilation);
@@ -258,12 +268,7 @@ function render({ model, el }) {
       errorLine.textContent = err.message;
       outputCanvas.width = outputCanvas.height = 0;
       sizeLine.textContent = "output size: none";
-      root.dataset.outputShape = "";
-      root.playground = { output: [], shape: [0, 0], image: Array.from(image), kernel: k, stride, padding, dilation, mode };
-      model.set("error", err.message);
-      model.set("output", []);
-      model.set("output_shape", [0, 0]);
-      model.save_changes();
+      publish([], [0, 0], err.message);
       return;
     }
     errorLine.textContent = "";
@@ -271,13 +276,7 @@ function render({ model, el }) {
     drawGrey(outputCanvas, greyLevels(values, mode), oh, ow);
     outputCaption.textContent = `output ${oh} × ${ow}`;
     sizeLine.textContent = `output size: ${oh} × ${ow}`;
-    root.dataset.outputShape = `${oh}x${ow}`;
-    // for tests in a browser: what was computed and from what
-    root.playground = { output: Array.from(values), shape: [oh, ow], image: Array.from(image), kernel: k, stride, padding, dilation, mode };
-    model.set("error", "");
-    model.set("output", Array.from(values));
-    model.set("output_shape", [oh, ow]);
-    model.save_changes(); // a no-op without a kernel (the static book)
+    publish(Array.from(values), [oh, ow], "");
   }
 
   // control -> model
