@@ -43,6 +43,16 @@ def image_blocks(n: int, entries_per_image: int):
     return [slice(start, min(start + b, n)) for start in range(0, n, b)]
 
 
+def lowered_blocks(xp: np.ndarray, kernel, out, stride, dilation, groups: int):
+    """Yield `(block, cols)` for each block of images of the padded batch `xp (N, C, Hp, Wp)`:
+    `cols (G, Cg*KH*KW, nb*H'*W')` is the im2col lowering of `xp[block]`, its rows grouped."""
+    n, c = xp.shape[:2]
+    for block in image_blocks(n, c * kernel[0] * kernel[1] * out[0] * out[1]):
+        nb = block.stop - block.start
+        cols = lower(xp[block], kernel, out, stride, dilation)          # (C, KH, KW, nb, H', W')
+        yield block, _grouped(cols.reshape(-1, nb * out[0] * out[1]), groups)
+
+
 def conv2d_general(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """`torch.nn.functional.conv2d` in NumPy: `x (N, C, H, W)`, `w (F, C // groups, KH, KW)`."""
     x = as_images(x)
@@ -52,13 +62,9 @@ def conv2d_general(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> n
     stride, dilation, pads, out = conv_geometry(x.shape[2:], kernel, stride, padding, dilation)
     n, f = x.shape[0], w.shape[0]
     w_mat = _grouped(w.reshape(f, -1), groups)                          # (G, F/G, Cg*KH*KW)
-    xp = pad2d(x, pads)
     y = np.empty((n, f) + out)
-    for block in image_blocks(n, w[0].size * groups * out[0] * out[1]):
-        nb = block.stop - block.start
-        cols = lower(xp[block], kernel, out, stride, dilation)          # (C, KH, KW, nb, H', W')
-        cols = _grouped(cols.reshape(-1, nb * out[0] * out[1]), groups)  # (G, Cg*KH*KW, nb*H'*W')
-        y_block = np.matmul(w_mat, cols).reshape((f, nb) + out)         # (F, nb, H', W')
+    for block, cols in lowered_blocks(pad2d(x, pads), kernel, out, stride, dilation, groups):
+        y_block = np.matmul(w_mat, cols).reshape((f, block.stop - block.start) + out)  # (F, nb, H', W')
         y[block] = y_block.transpose(1, 0, 2, 3)
     if b is not None:
         y += b[:, None, None]
@@ -80,16 +86,12 @@ def conv2d_general_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1,
     xp = pad2d(x, pads)
     dw_t = np.zeros((groups, w[0].size, f // groups))                   # dW transposed, per group
     dx = np.empty(x.shape) if need_input_grad else None
-    for block in image_blocks(n, w[0].size * groups * out[0] * out[1]):
-        nb = block.stop - block.start
-        cols = lower(xp[block], kernel, out, stride, dilation)
-        cols = _grouped(cols.reshape(-1, nb * out[0] * out[1]), groups)  # (G, Cg*KH*KW, nb*H'*W')
+    for block, cols in lowered_blocks(xp, kernel, out, stride, dilation, groups):
         dy_mat = _grouped(dy[block].transpose(1, 0, 2, 3).reshape(f, -1), groups)  # (G, F/G, nb*H'*W')
         # dW = dY @ cols.T, computed as (cols @ dY.T).T: BLAS prefers the long axis inside.
         dw_t += np.matmul(cols, dy_mat.transpose(0, 2, 1))
         if need_input_grad:
-            dx[block] = conv2d_input_grad(dy_mat, w, (nb,) + xp.shape[1:], pads, out, stride, dilation,
-                                          groups)
+            dx[block] = conv2d_input_grad(dy_mat, w, xp[block].shape, pads, out, stride, dilation, groups)
     dw = dw_t.transpose(0, 2, 1).reshape(w.shape)
     db = dy.sum(axis=(0, 2, 3))
     return dx, dw, db
