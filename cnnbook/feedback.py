@@ -47,7 +47,11 @@ def expect_close(got: Any, expected: Any, what: str, hint: str | None = None,
 
 def expect_equal(got: Any, expected: Any, what: str, hint: str | None = None) -> None:
     """Exact equality, for ints, shapes and tuples of them."""
-    if got != expected:
+    try:
+        equal = bool(got == expected)
+    except (TypeError, ValueError):  # e.g. an array where a tuple is expected: no single truth value
+        equal = False
+    if not equal:
         _fail(what, f"expected {expected!r}, got {got!r}", hint)
     print(f"ok  {what}")
 

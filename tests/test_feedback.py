@@ -26,6 +26,10 @@ def test_expect_equal_and_raises():
     expect_equal((2, 3), (2, 3), "shape")
     with pytest.raises(CheckFailed, match="expected 5, got 4"):
         expect_equal(4, 5, "size")
+    # an array where a tuple is expected fails as a check, not with numpy's "truth value is ambiguous"
+    for got in (np.array([6, 28, 28]), np.array([[6, 28, 28], [6, 14, 14]])):
+        with pytest.raises(CheckFailed, match=r"expected \(6, 28, 28\), got array"):
+            expect_equal(got, (6, 28, 28), "shape")
     expect_raises(ValueError, lambda: (_ for _ in ()).throw(ValueError("stride must be positive")), what="f")
     with pytest.raises(CheckFailed, match="returned normally"):
         expect_raises(ValueError, lambda: 1, what="f")
