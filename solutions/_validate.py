@@ -112,17 +112,24 @@ def as_images(x, name: str = "x") -> np.ndarray:
     return as_array(x, name, 4)
 
 
-def conv_weight(w, in_channels: int, groups: int = 1, name: str = "w") -> np.ndarray:
-    """A `(F, C // groups, KH, KW)` float64 weight that matches `in_channels` and `groups`."""
-    w = as_array(w, name, 4)
+def check_conv_channels(w_shape: tuple[int, ...], in_channels: int, groups, name: str = "w") -> int:
+    """Check that a `(F, C // groups, KH, KW)` weight shape fits `in_channels` and `groups`;
+    return `groups` as an int. (Shapes only, so the torch layers share it.)"""
     groups = positive_int(groups, "groups")
     if in_channels % groups:
         raise ValueError(f"groups={groups} must divide the {in_channels} input channels")
-    if w.shape[0] % groups:
-        raise ValueError(f"groups={groups} must divide the {w.shape[0]} output channels of {name}")
-    if w.shape[1] * groups != in_channels:
-        raise ValueError(f"channel mismatch: {name} has {w.shape[1]} input channels per group "
-                         f"(shape {w.shape}), the input has {in_channels} channels and groups={groups}")
+    if w_shape[0] % groups:
+        raise ValueError(f"groups={groups} must divide the {w_shape[0]} output channels of {name}")
+    if w_shape[1] * groups != in_channels:
+        raise ValueError(f"channel mismatch: {name} has {w_shape[1]} input channels per group "
+                         f"(shape {w_shape}), the input has {in_channels} channels and groups={groups}")
+    return groups
+
+
+def conv_weight(w, in_channels: int, groups: int = 1, name: str = "w") -> np.ndarray:
+    """A `(F, C // groups, KH, KW)` float64 weight that matches `in_channels` and `groups`."""
+    w = as_array(w, name, 4)
+    check_conv_channels(w.shape, in_channels, groups, name)
     if min(w.shape[2:]) <= 0:
         raise ValueError(f"kernel size must be positive, got {name} of shape {w.shape}")
     return w

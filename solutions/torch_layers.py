@@ -14,7 +14,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from solutions._validate import as_pair, conv_geometry, pool_geometry, positive_int, positive_pair
+from solutions._validate import (
+    as_pair,
+    check_conv_channels,
+    conv_geometry,
+    pool_geometry,
+    positive_int,
+    positive_pair,
+)
 
 __all__ = [
     "default_device", "conv2d_torch", "Conv2dFunction", "maxpool2d_torch", "avgpool2d_torch",
@@ -47,17 +54,8 @@ def _conv_geometry(x: torch.Tensor, w: torch.Tensor, stride, padding, dilation, 
     _check_ndim(x, 4, "x", "(N, C, H, W)")
     _check_ndim(w, 4, "w", "(F, C // groups, KH, KW)")
     _check_device(w, x, "w")
-    groups = positive_int(groups, "groups")
-    n_filters, c_per_group, kh, kw = w.shape
-    channels = x.shape[1]
-    if channels % groups:
-        raise ValueError(f"groups={groups} must divide the {channels} input channels")
-    if n_filters % groups:
-        raise ValueError(f"groups={groups} must divide the {n_filters} output channels of w")
-    if c_per_group * groups != channels:
-        raise ValueError(f"channel mismatch: w has {c_per_group} input channels per group (shape "
-                         f"{tuple(w.shape)}), the input has {channels} channels and groups={groups}")
-    kernel = positive_pair((kh, kw), "kernel size")
+    check_conv_channels(tuple(w.shape), x.shape[1], groups)
+    kernel = positive_pair(tuple(w.shape[2:]), "kernel size")
     stride, dilation, ((top, bottom), (left, right)), out = conv_geometry(
         tuple(x.shape[2:]), kernel, stride, padding, dilation)
     return kernel, stride, dilation, (top, bottom, left, right), out
