@@ -8,13 +8,12 @@ checks that what came out has no solution and no hidden test left in it.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.course import Course, read_cells
 
 COURSE_ID = "cnn-book"
 LEAKS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "check_hidden", "### END SOLUTION")
@@ -48,9 +47,7 @@ def nbgrader_config(root: Path):
 
 def leaks(path: Path) -> list[str]:
     """Marker strings of solutions or hidden tests still present in a released notebook."""
-    nb = json.loads(path.read_text())
-    text = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                     for c in nb["cells"])
+    text = "\n".join(cell.source for cell in read_cells(path.read_bytes()))
     return [m for m in LEAKS if m in text]
 
 
