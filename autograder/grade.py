@@ -130,7 +130,7 @@ def _uses_ipython_syntax(source: str) -> bool:
     return any(line.lstrip().startswith(("%", "!")) for line in source.splitlines())
 
 
-def _screen(chapter: Chapter, course: Course, sources: dict, result: SubmissionResult,
+def _screen(chapter: Chapter, course: Course, sources: dict,
             problems: dict[str, list[str]]) -> tuple[dict[str, str], list[str]]:
     """-> (runnable sources by function, suspicious findings). Fills per-function problems."""
     specs = course.specs()
@@ -224,7 +224,7 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
 
     result.flags += tampered_tests(chapter, cells)
     problems: dict[str, list[str]] = {ex.name: [] for ex in chapter.exercises}
-    runnable, alarming = _screen(chapter, s.course, find_solutions(chapter, cells), result, problems)
+    runnable, alarming = _screen(chapter, s.course, find_solutions(chapter, cells), problems)
     if alarming:
         result.flags[:0] = alarming
         result.reason = ("Zero points: the solution cells use a library routine the exercise is to write, "
