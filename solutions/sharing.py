@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from solutions._validate import as_array, positive_int
+from solutions._validate import as_array, positive_int, positive_pair
 
 
 def sharing_matrix(w, D) -> np.ndarray:
@@ -65,11 +65,6 @@ def conv_param_count(kernel_size, in_channels, out_channels, bias=True) -> int:
     `kernel_size` is an int (square) or an `(h, w)` pair. `(5, 1, 20)` -> 520. Unlike a dense
     layer, the count does not depend on the image size.
     """
-    if isinstance(kernel_size, (tuple, list)):
-        if len(kernel_size) != 2:
-            raise ValueError(f"kernel_size must be an int or an (h, w) pair, got {kernel_size!r}")
-        kh, kw = (positive_int(k, "kernel_size") for k in kernel_size)
-    else:
-        kh = kw = positive_int(kernel_size, "kernel_size")
+    kh, kw = positive_pair(kernel_size, "kernel_size")
     c_in, c_out = positive_int(in_channels, "in_channels"), positive_int(out_channels, "out_channels")
     return kh * kw * c_in * c_out + (c_out if bias else 0)
