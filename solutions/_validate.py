@@ -174,3 +174,24 @@ def conv_geometry(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride, pa
                 for n, k, s, p, d, axis in zip(in_hw, kernel_hw, stride, pads, dilation,
                                                ("input height", "input width"), strict=True))
     return stride, dilation, pads, out
+
+
+def transpose_geometry(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride, padding, dilation):
+    """Stride, dilation, `((p, p), (q, q))` padding and output `(H', W')` of a transposed conv.
+
+    Along each axis the output has `(n - 1)*s - 2p + d*(k - 1) + 1` entries: the padding crops
+    the output, so it is an int or an `(h, w)` pair (no padding strings), and must leave one pixel.
+    """
+    if isinstance(padding, str):
+        raise ValueError(f"conv_transpose2d takes an int or (h, w) padding, not {padding!r}")
+    stride = positive_pair(stride, "stride")
+    dilation = positive_pair(dilation, "dilation")
+    ph, pw = as_pair(padding, "padding")
+    if min(ph, pw) < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    pads = ((ph, ph), (pw, pw))
+    out = tuple((n - 1) * s - 2 * p[0] + d * (k - 1) + 1
+                for n, s, p, d, k in zip(in_hw, stride, pads, dilation, kernel_hw, strict=True))
+    if min(out) <= 0:
+        raise ValueError(f"padding {padding!r} is too large: the output would be {out}")
+    return stride, dilation, pads, out

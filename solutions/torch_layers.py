@@ -15,12 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from solutions._validate import (
-    as_pair,
     check_conv_channels,
     conv_geometry,
     pool_geometry,
     positive_int,
     positive_pair,
+    transpose_geometry,
 )
 
 __all__ = [
@@ -185,21 +185,13 @@ def conv_transpose2d_torch(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0
                          f"x has {c_in}")
     if c_in % groups:
         raise ValueError(f"groups={groups} must divide the {c_in} input channels")
-    if isinstance(padding, str):
-        raise ValueError(f"conv_transpose2d takes an int or (h, w) padding, not {padding!r}")
     kh, kw = positive_pair(tuple(w.shape[2:]), "kernel size")
-    sh, sw = positive_pair(stride, "stride")
-    dh, dw = positive_pair(dilation, "dilation")
-    ph, pw = as_pair(padding, "padding")
-    if ph < 0 or pw < 0:
-        raise ValueError(f"padding must be non-negative, got {padding!r}")
-    full_h, full_w = (h - 1) * sh + dh * (kh - 1) + 1, (wd - 1) * sw + dw * (kw - 1) + 1
-    if full_h - 2 * ph < 1 or full_w - 2 * pw < 1:
-        raise ValueError(f"padding {padding!r} is too large: the output would be "
-                         f"{(full_h - 2 * ph, full_w - 2 * pw)}")
+    stride, dilation, ((ph, _), (pw, _)), (out_h, out_w) = transpose_geometry((h, wd), (kh, kw), stride,
+                                                                              padding, dilation)
+    full_h, full_w = out_h + 2 * ph, out_w + 2 * pw  # the output before the padding is cropped
     c_out = w.shape[1] * groups
     w_groups = w.reshape(groups, c_in // groups, -1).transpose(1, 2)             # (G, C_out/G*KH*KW, C_in/G)
     cols = torch.matmul(w_groups, x.reshape(n, groups, c_in // groups, h * wd))  # (N, G, C_out/G*KH*KW, HW)
     full = F.fold(cols.reshape(n, c_out * kh * kw, h * wd), (full_h, full_w), (kh, kw),
-                  dilation=(dh, dw), stride=(sh, sw))
+                  dilation=dilation, stride=stride)
     return full[:, :, ph: full_h - ph, pw: full_w - pw]

@@ -21,9 +21,9 @@ from solutions._validate import (
     as_array,
     as_images,
     conv_weight,
-    padding_pairs,
     positive_int,
     positive_pair,
+    transpose_geometry,
 )
 from solutions.channels import _grouped, conv2d_general, conv2d_input_grad
 
@@ -45,16 +45,8 @@ def conv_transpose2d(x, w, stride=1, padding=0, dilation=1, groups=1) -> np.ndar
         raise ValueError(f"groups={groups} must divide the {x.shape[1]} input channels")
     c_out = w.shape[1] * groups
     w = conv_weight(w, c_out, groups)  # w is a conv weight from C_out to C_in channels
-    if isinstance(padding, str):
-        raise ValueError(f"conv_transpose2d takes an int or (h, w) padding, not {padding!r}")
-    stride = positive_pair(stride, "stride")
-    dilation = positive_pair(dilation, "dilation")
-    pads = padding_pairs(padding, w.shape[2:], dilation)
     n, _, h, wd = x.shape
-    out_hw = tuple((size - 1) * s - 2 * p[0] + d * (k - 1) + 1
-                   for size, s, p, d, k in zip((h, wd), stride, pads, dilation, w.shape[2:], strict=True))
-    if min(out_hw) <= 0:
-        raise ValueError(f"padding {padding!r} is too large: the output would be {out_hw}")
+    stride, dilation, pads, out_hw = transpose_geometry((h, wd), w.shape[2:], stride, padding, dilation)
     padded_shape = (n, c_out, out_hw[0] + sum(pads[0]), out_hw[1] + sum(pads[1]))
     x_mat = _grouped(x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1), groups)
     return np.ascontiguousarray(conv2d_input_grad(x_mat, w, padded_shape, pads, (h, wd), stride, dilation,
