@@ -3,7 +3,7 @@
 For each batch it times forward + backward of a conv layer (`conv2d_forward` + `conv2d_backward`
 against `F.conv2d` + autograd) and of max pooling, and prints
 
-- the best wall time of each (interleaved rounds, see `benchmarks.timing`),
+- the best wall time of each (rounds of alternating bursts, see `benchmarks.timing`),
 - `np/torch`: the time ratio (the target is <= 2),
 - for convolutions, the GFLOP/s the NumPy layer reaches (forward, dW and dx are each
   `2 N F H' W' C KH KW` flops) and that rate as a share of this machine's NumPy float64 GEMM
@@ -63,7 +63,7 @@ def busy_machine_note(threads: int) -> str:
     return f"load average {load:.1f} on {cores} cores: the machine is busy, wall times are noisy{hint}"
 
 
-def conv_row(case, repeats, gemm_rate, quick, clock):
+def conv_row(case, timing, gemm_rate, quick):
     name, n, c, h, f, k, stride, padding = case
     n = 4 if quick else n
     rng = np.random.default_rng(0)
@@ -81,14 +81,14 @@ def conv_row(case, repeats, gemm_rate, quick, clock):
     def torch_step():
         torch.autograd.grad(F.conv2d(xt, wt, bt, stride, padding), (xt, wt, bt), dyt)
 
-    t = race({"numpy": numpy_step, "torch": torch_step}, repeats, clock)
+    t = race({"numpy": numpy_step, "torch": torch_step}, **timing)
     flops = 3 * 2 * n * f * y.shape[2] * y.shape[3] * c * k * k
     gflops = flops / t["numpy"] / 1e9
     return [name, f"{t['numpy'] * 1e3:.1f}", f"{t['torch'] * 1e3:.1f}", f"{t['numpy'] / t['torch']:.2f}",
             f"{gflops:.1f}", f"{100 * gflops / gemm_rate:.0f}%"]
 
 
-def pool_row(case, repeats, quick, clock):
+def pool_row(case, timing, quick):
     name, n, c, h, k, stride = case
     n = 4 if quick else n
     rng = np.random.default_rng(0)
@@ -105,11 +105,11 @@ def pool_row(case, repeats, quick, clock):
     def torch_step():
         torch.autograd.grad(F.max_pool2d(xt, k, stride), xt, dyt)
 
-    t = race({"numpy": numpy_step, "torch": torch_step}, repeats, clock)
+    t = race({"numpy": numpy_step, "torch": torch_step}, **timing)
     return [name, f"{t['numpy'] * 1e3:.2f}", f"{t['torch'] * 1e3:.2f}", f"{t['numpy'] / t['torch']:.2f}", "", ""]
 
 
-def naive_rows(repeats, clock):
+def naive_rows(timing):
     rng = np.random.default_rng(0)
     x, w, b = rng.standard_normal((2, 3, 16, 16)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     img, ker = rng.standard_normal((32, 32)), rng.standard_normal((5, 5))
@@ -119,7 +119,7 @@ def naive_rows(repeats, clock):
          lambda: conv2d_forward(x, w, b, 1, 1)),
         ("corr2d 32x32 * 5x5", lambda: corr2d_naive(img, ker), lambda: corr2d(img, ker)),
     ]:
-        t = race({"naive": naive, "fast": fast}, max(1, repeats // 3), clock)
+        t = race({"naive": naive, "fast": fast}, **timing)
         rows.append([name, f"{t['naive'] * 1e3:.1f}", f"{t['fast'] * 1e3:.3f}", f"{t['naive'] / t['fast']:.0f}x"])
     return rows
 
@@ -134,31 +134,33 @@ def table(header, rows):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=blas_threads(), help="BLAS and torch threads")
-    parser.add_argument("--repeats", type=int, default=9, help="interleaved rounds; the best counts")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of alternating bursts; the best call counts")
+    parser.add_argument("--burst", type=float, default=0.05, help="seconds each candidate runs per round (>= 3 calls)")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall: time.perf_counter; cpu: time.process_time (needs --threads 1)")
-    parser.add_argument("--quick", action="store_true", help="batches of 4 and 2 rounds (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="batches of 4, 1 round, short bursts (a smoke test)")
     args = parser.parse_args(argv)
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu adds up the CPU time of all threads: use it with --threads 1")
-    repeats = 2 if args.quick else args.repeats
+    timing = dict(rounds=1, burst=0.0, clock=args.clock) if args.quick else \
+        dict(rounds=args.rounds, burst=args.burst, clock=args.clock)
     torch_threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)
     try:
         with threadpool_limits(limits=args.threads, user_api="blas"):
-            gemm_rate = gemm_gflops(256 if args.quick else 1024, repeats, args.clock)
+            gemm_rate = gemm_gflops(256 if args.quick else 1024, timing["rounds"], args.clock)
             print(f"NumPy {np.__version__}, torch {torch.__version__}, float64, {args.threads} thread(s), "
-                  f"{args.clock} clock, best of {repeats} interleaved rounds; "
+                  f"{args.clock} clock, best call of {timing['rounds']} rounds of {timing['burst']:g} s bursts; "
                   f"NumPy float64 GEMM: {gemm_rate:.1f} GFLOP/s")
             print(busy_machine_note(args.threads) + "\n")
             header = ["forward + backward", "numpy ms", "torch ms", "np/torch", "GFLOP/s", "of GEMM"]
-            rows = [conv_row(case, repeats, gemm_rate, args.quick, args.clock) for case in CONV_CASES]
-            rows += [["max-pool " + r[0], *r[1:]] for r in (pool_row(case, repeats, args.quick, args.clock)
+            rows = [conv_row(case, timing, gemm_rate, args.quick) for case in CONV_CASES]
+            rows += [["max-pool " + r[0], *r[1:]] for r in (pool_row(case, timing, args.quick)
                                                              for case in POOL_CASES)]
             print(table(header, rows))
             print()
             naive_header = ["naive loops vs vectorised", "naive ms", "vectorised ms", "speed-up"]
-            print(table(naive_header, naive_rows(repeats, args.clock)))
+            print(table(naive_header, naive_rows(timing)))
     finally:
         torch.set_num_threads(torch_threads)
     return 0

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from solutions._blocks import image_blocks
 from solutions._validate import as_images, conv_bias, conv_geometry, conv_weight, expect_shape
-from solutions.conv2d import pad2d
-from solutions.toeplitz import crop, fold, lower
+from solutions.toeplitz import batch_last, fold, lower, unbatch_last
 
 
 def _grouped(mat: np.ndarray, groups: int) -> np.ndarray:
@@ -31,27 +31,14 @@ def _grouped(mat: np.ndarray, groups: int) -> np.ndarray:
     return mat.reshape(groups, mat.shape[0] // groups, mat.shape[1])
 
 
-# Images per GEMM: enough for a large matrix product, few enough that the lowered block
-# (about 2**18 doubles, 2 MB: a core's L2 cache on the course machines) stays in cache between
-# lowering it and multiplying it. Measured there, this halves forward+backward of small layers
-# against 8 MB blocks; it is what keeps the NumPy layer within reach of PyTorch's kernels.
-BLOCK_ENTRIES = 2**18
-
-
-def image_blocks(n: int, entries_per_image: int):
-    """Slices `0:b, b:2b, ...` of the batch, with `b * entries_per_image <= BLOCK_ENTRIES`."""
-    b = max(1, BLOCK_ENTRIES // max(1, entries_per_image))
-    return [slice(start, min(start + b, n)) for start in range(0, n, b)]
-
-
-def lowered_blocks(xp: np.ndarray, kernel, out, stride, dilation, groups: int):
-    """Yield `(block, cols)` for each block of images of the padded batch `xp (N, C, Hp, Wp)`:
-    `cols (G, Cg*KH*KW, nb*H'*W')` is the im2col lowering of `xp[block]`, its rows grouped."""
-    n, c = xp.shape[:2]
+def lowered_blocks(x: np.ndarray, pads, kernel, out, stride, dilation, groups: int):
+    """Yield `(block, cols)` for each block of images of `x (N, C, H, W)`: `cols (G, Cg*KH*KW,
+    H'*W'*nb)` is the im2col lowering of `x[block]` padded by `pads`, its rows grouped and its
+    columns ordered (output row, output column, image)."""
+    n, c = x.shape[:2]
     for block in image_blocks(n, c * kernel[0] * kernel[1] * out[0] * out[1]):
-        nb = block.stop - block.start
-        cols = lower(xp[block], kernel, out, stride, dilation)          # (C, KH, KW, nb, H', W')
-        yield block, _grouped(cols.reshape(-1, nb * out[0] * out[1]), groups)
+        cols = lower(batch_last(x[block], pads), kernel, out, stride, dilation)  # (C, KH, KW, H', W', nb)
+        yield block, _grouped(cols.reshape(c * kernel[0] * kernel[1], -1), groups)
 
 
 def conv2d_general(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
@@ -64,9 +51,9 @@ def conv2d_general(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> n
     n, f = x.shape[0], w.shape[0]
     w_mat = _grouped(w.reshape(f, -1), groups)                          # (G, F/G, Cg*KH*KW)
     y = np.empty((n, f) + out)
-    for block, cols in lowered_blocks(pad2d(x, pads), kernel, out, stride, dilation, groups):
-        y_block = np.matmul(w_mat, cols).reshape((f, block.stop - block.start) + out)  # (F, nb, H', W')
-        y[block] = y_block.transpose(1, 0, 2, 3)
+    for block, cols in lowered_blocks(x, pads, kernel, out, stride, dilation, groups):
+        y_block = np.matmul(w_mat, cols).reshape((f,) + out + (-1,))    # (F, H', W', nb)
+        y[block] = y_block.transpose(3, 0, 1, 2)
     if b is not None:
         y += b[:, None, None]
     return y
@@ -84,31 +71,31 @@ def conv2d_general_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1,
     stride, dilation, pads, out = conv_geometry(x.shape[2:], kernel, stride, padding, dilation)
     n, f = x.shape[0], w.shape[0]
     expect_shape(dy, (n, f) + out, "dy")
-    xp = pad2d(x, pads)
     dw_t = np.zeros((groups, w[0].size, f // groups))                   # dW transposed, per group
     dx = np.empty(x.shape) if need_input_grad else None
-    for block, cols in lowered_blocks(xp, kernel, out, stride, dilation, groups):
-        dy_mat = _grouped(dy[block].transpose(1, 0, 2, 3).reshape(f, -1), groups)  # (G, F/G, nb*H'*W')
+    for block, cols in lowered_blocks(x, pads, kernel, out, stride, dilation, groups):
+        dy_mat = _grouped(dy[block].transpose(1, 2, 3, 0).reshape(f, -1), groups)  # (G, F/G, H'*W'*nb)
         # dW = dY @ cols.T, computed as (cols @ dY.T).T: BLAS prefers the long axis inside.
         dw_t += np.matmul(cols, dy_mat.transpose(0, 2, 1))
         if need_input_grad:
-            dx[block] = conv2d_input_grad(dy_mat, w, xp[block].shape, pads, out, stride, dilation, groups)
+            dx[block] = conv2d_input_grad(dy_mat, w, x.shape[2:], pads, out, stride, dilation, groups)
     dw = dw_t.transpose(0, 2, 1).reshape(w.shape)
     db = dy.sum(axis=(0, 2, 3))
     return dx, dw, db
 
 
-def conv2d_input_grad(dy_mat, w, padded_shape, pads, out, stride, dilation, groups) -> np.ndarray:
-    """`dx = fold(W.T @ dY)`: the transposed convolution of `dy (G, F/G, N*H'*W')` with `w`.
+def conv2d_input_grad(dy_mat, w, in_hw, pads, out, stride, dilation, groups) -> np.ndarray:
+    """`dx = fold(W.T @ dY)`: the transposed convolution of `dy (G, F/G, H'*W'*N)` with `w`.
 
     Shared by the backward pass and by `conv_transpose2d` (chapter 8), which is the same map.
-    Returns a (non-contiguous) view of the unpadded `(N, C, H, W)` gradient.
+    `in_hw` is the unpadded input size; returns a (non-contiguous) view of the `(N, C, H, W)` gradient.
     """
-    n, c = padded_shape[:2]
+    c = w.shape[1] * groups
     w_mat = _grouped(w.reshape(w.shape[0], -1), groups)                 # (G, F/G, Cg*KH*KW)
-    dcols = np.matmul(w_mat.transpose(0, 2, 1), dy_mat)                 # (G, Cg*KH*KW, N*H'*W')
-    dcols = dcols.reshape((c,) + tuple(w.shape[2:]) + (n,) + tuple(out))
-    return crop(fold(dcols, padded_shape, stride, dilation), pads)
+    dcols = np.matmul(w_mat.transpose(0, 2, 1), dy_mat)                 # (G, Cg*KH*KW, H'*W'*N)
+    dcols = dcols.reshape((c,) + tuple(w.shape[2:]) + tuple(out) + (-1,))
+    padded_hw = (in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]))
+    return unbatch_last(fold(dcols, padded_hw, stride, dilation), pads)
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from solutions._blocks import image_blocks
 from solutions._validate import as_images, expect_shape, pool_geometry
 from solutions.toeplitz import tap_slices
 
@@ -36,6 +37,22 @@ def _taps(kernel, step, out):
             yield (i, j), (slice(None), slice(None), rows, cols)
 
 
+def _window_max(x, kernel, step, out) -> np.ndarray:
+    """The largest value of every window: a running maximum over the taps."""
+    taps = _taps(kernel, step, out)
+    _, first = next(taps)
+    y = x[first].copy()
+    for _, window in taps:
+        np.maximum(y, x[window], out=y)
+    return y
+
+
+def _blocks(x):
+    """Blocks of images of `x (N, C, H, W)` small enough that a block of `x` and of its gradient
+    stay in cache across the passes over the taps."""
+    return image_blocks(x.shape[0], 2 * x[0].size)
+
+
 def maxpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
     """`y[n, c, r, s]` = the largest value of window `(r, s)` of channel `c` of image `n`.
 
@@ -44,9 +61,9 @@ def maxpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
            [13., 15.]])
     """
     x, kernel, step, out = _pool_setup(x, kernel_size, stride)
-    y = None
-    for _, window in _taps(kernel, step, out):
-        y = x[window].copy() if y is None else np.maximum(y, x[window], out=y)
+    y = np.empty(_out_shape(x, out))
+    for block in _blocks(x):
+        y[block] = _window_max(x[block], kernel, step, out)
     return y
 
 
@@ -67,21 +84,29 @@ def maxpool2d_backward(dy, x, kernel_size=2, stride=None) -> np.ndarray:
     x, kernel, step, out = _pool_setup(x, kernel_size, stride)
     dy = as_images(dy, "dy")
     expect_shape(dy, _out_shape(x, out), "dy")
-    n, c, h, w = x.shape
-    y = maxpool2d_forward(x, kernel, step)
-    # Flat index of each window's winner: its top-left corner, plus the winning tap's offset.
-    target = (np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
-              + np.arange(out[0]).reshape(-1, 1) * (step[0] * w) + np.arange(out[1]) * step[1])
-    free = np.ones(y.shape, dtype=bool)         # windows no tap has won yet
-    wins = np.empty(y.shape, dtype=bool)
-    for (i, j), window in _taps(kernel, step, out):
-        np.equal(x[window], y, out=wins)
-        np.logical_and(wins, free, out=wins)
-        np.logical_xor(free, wins, out=free)
-        if i * w + j:
-            target += wins * (i * w + j)        # exactly one tap wins each window
-    dx = np.bincount(target.ravel(), weights=dy.ravel(), minlength=x.size)
-    return dx.reshape(x.shape)
+    _, c, h, w = x.shape
+    # Flat offset of tap t from its window's top-left corner, and each window's corner in an image.
+    offsets = np.add.outer(np.arange(kernel[0]) * w, np.arange(kernel[1])).ravel()
+    corners = np.add.outer(np.arange(out[0]) * (step[0] * w), np.arange(out[1]) * step[1])
+    dx = np.empty(x.shape)
+    for block in _blocks(x):
+        xb = x[block]
+        y = _window_max(xb, kernel, step, out)
+        # winner = the index of the first tap that holds the maximum = the number of taps a
+        # window stays unclaimed ("free") for. Small integers and booleans keep the passes cheap.
+        winner = np.zeros(y.shape, dtype=np.min_scalar_type(len(offsets) - 1))
+        free = np.ones(y.shape, dtype=bool)
+        wins = np.empty(y.shape, dtype=bool)
+        for _, window in list(_taps(kernel, step, out))[:-1]:  # the last tap wins what is left
+            np.equal(xb[window], y, out=wins)
+            np.logical_and(wins, free, out=wins)
+            np.logical_xor(free, wins, out=free)
+            winner += free
+        target = np.take(offsets, winner)                               # (nb, C, H', W')
+        target += corners + (np.arange(xb.shape[0] * c) * (h * w)).reshape(-1, c, 1, 1)
+        flat = np.bincount(target.ravel(), weights=dy[block].ravel(), minlength=xb.size)
+        dx[block] = flat.reshape(xb.shape)
+    return dx
 
 
 def avgpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:

@@ -24,7 +24,7 @@ from solutions._validate import (
     expect_shape,
     positive_pair,
 )
-from solutions.conv2d import corr2d, pad2d
+from solutions.conv2d import corr2d
 
 
 def tap_slices(i: int, j: int, out_hw, stride, dilation) -> tuple[slice, slice]:
@@ -38,44 +38,63 @@ def tap_slices(i: int, j: int, out_hw, stride, dilation) -> tuple[slice, slice]:
             slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))
 
 
-def lower(xp: np.ndarray, kernel_hw, out_hw, stride, dilation) -> np.ndarray:
-    """im2col in the layout a GEMM likes: padded `(N, C, Hp, Wp)` -> `(C, KH, KW, N, H', W')`.
+def batch_last(x: np.ndarray, pads) -> np.ndarray:
+    """Zero-pad `x (N, C, H, W)` by `((top, bottom), (left, right))` and move the batch axis last:
+    `(C, Hp, Wp, N)`, in one copy.
 
-    Row `(c, i, j)` of the `(C*KH*KW, N*H'*W')` reshape holds what tap `(i, j)` of channel `c`
+    With the images innermost, the `W'` neighbouring windows of a row, for every image, are one run
+    of `W'*N` consecutive numbers, so each tap of `lower` and `fold` below moves long runs instead
+    of rows of `W'` (a few numbers each on small layers, where NumPy's per-row cost dominates).
+    """
+    (top, bottom), (left, right) = pads
+    n, c, h, w = x.shape
+    out = np.zeros((c, h + top + bottom, w + left + right, n))
+    out[:, top:top + h, left:left + w] = x.transpose(1, 2, 3, 0)
+    return out
+
+
+def lower(xt: np.ndarray, kernel_hw, out_hw, stride, dilation) -> np.ndarray:
+    """im2col in the layout a GEMM likes: padded batch-last `(C, Hp, Wp, N)` -> `(C, KH, KW, H', W', N)`.
+
+    Row `(c, i, j)` of the `(C*KH*KW, H'*W'*N)` reshape holds what tap `(i, j)` of channel `c`
     sees at every output pixel of every image, so a conv layer is `W (F, C*KH*KW) @ cols`.
     Channel-first keeps a group's rows together (grouped convolution is a batched matmul).
     """
-    n, c = xp.shape[:2]
+    c, n = xt.shape[0], xt.shape[3]
     kh, kw = kernel_hw
-    cols = np.empty((c, kh, kw, n) + tuple(out_hw))
+    cols = np.empty((c, kh, kw) + tuple(out_hw) + (n,))
     for i in range(kh):
         for j in range(kw):
             rows_, cols_ = tap_slices(i, j, out_hw, stride, dilation)
-            cols[:, i, j] = xp[:, :, rows_, cols_].transpose(1, 0, 2, 3)
+            cols[:, i, j] = xt[:, rows_, cols_]
     return cols
 
 
-def fold(cols: np.ndarray, padded_shape, stride, dilation) -> np.ndarray:
-    """The adjoint of `lower`: `(C, KH, KW, N, H', W')` -> padded `(N, C, Hp, Wp)`.
+def fold(cols: np.ndarray, padded_hw, stride, dilation) -> np.ndarray:
+    """The adjoint of `lower`: `(C, KH, KW, H', W', N)` -> padded batch-last `(C, Hp, Wp, N)`.
 
     Every column entry is added back at the input pixel it was copied from; where windows
     overlap, contributions add up. One strided slice-add per tap, no scatter.
     """
-    c, kh, kw, n = cols.shape[:4]
-    out_hw = cols.shape[4:]
-    # Accumulate in (C, N, ...) order so each tap adds a contiguous block; transpose once at the end.
-    acc = np.zeros((padded_shape[1], padded_shape[0]) + tuple(padded_shape[2:]))
+    c, kh, kw = cols.shape[:3]
+    out_hw, n = cols.shape[3:5], cols.shape[5]
+    acc = np.zeros((c,) + tuple(padded_hw) + (n,))
     for i in range(kh):
         for j in range(kw):
             rows_, cols_ = tap_slices(i, j, out_hw, stride, dilation)
-            acc[:, :, rows_, cols_] += cols[:, i, j]
-    return acc.transpose(1, 0, 2, 3)
+            acc[:, rows_, cols_] += cols[:, i, j]
+    return acc
 
 
 def crop(xp: np.ndarray, pads) -> np.ndarray:
     """Undo `pad2d`: drop `((top, bottom), (left, right))` from the last two axes."""
     (top, bottom), (left, right) = pads
     return xp[..., top:xp.shape[-2] - bottom, left:xp.shape[-1] - right]
+
+
+def unbatch_last(acc: np.ndarray, pads) -> np.ndarray:
+    """Undo `batch_last`: padded `(C, Hp, Wp, N)` -> a view of the unpadded `(N, C, H, W)`."""
+    return crop(acc.transpose(3, 0, 1, 2), pads)
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -87,9 +106,9 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     x = as_images(x)
     kernel = positive_pair(kernel_size, "kernel_size")
     stride, dilation, pads, out = conv_geometry(x.shape[2:], kernel, stride, padding, dilation)
-    cols = lower(pad2d(x, pads), kernel, out, stride, dilation)
+    cols = lower(batch_last(x, pads), kernel, out, stride, dilation)   # (C, KH, KW, H', W', N)
     n, c = x.shape[:2]
-    return cols.reshape(c * kernel[0] * kernel[1], n, out[0] * out[1]).transpose(1, 0, 2).copy()
+    return cols.reshape(c * kernel[0] * kernel[1], out[0] * out[1], n).transpose(2, 0, 1).copy()
 
 
 def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -104,9 +123,9 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1) -> n
     kernel = positive_pair(kernel_size, "kernel_size")
     stride, dilation, pads, out = conv_geometry((h, w), kernel, stride, padding, dilation)
     expect_shape(cols, (n, c * kernel[0] * kernel[1], out[0] * out[1]), "cols")
-    lowered = cols.transpose(1, 0, 2).reshape((c,) + kernel + (n,) + out)
-    padded = (n, c, h + sum(pads[0]), w + sum(pads[1]))
-    return crop(fold(lowered, padded, stride, dilation), pads).copy()
+    lowered = cols.transpose(1, 2, 0).reshape((c,) + kernel + out + (n,))
+    padded_hw = (h + sum(pads[0]), w + sum(pads[1]))
+    return unbatch_last(fold(lowered, padded_hw, stride, dilation), pads).copy()
 
 
 def conv_matrix(w, input_shape) -> np.ndarray:

@@ -45,12 +45,10 @@ def conv_transpose2d(x, w, stride=1, padding=0, dilation=1, groups=1) -> np.ndar
         raise ValueError(f"groups={groups} must divide the {x.shape[1]} input channels")
     c_out = w.shape[1] * groups
     w = conv_weight(w, c_out, groups)  # w is a conv weight from C_out to C_in channels
-    n, _, h, wd = x.shape
+    h, wd = x.shape[2:]
     stride, dilation, pads, out_hw = transpose_geometry((h, wd), w.shape[2:], stride, padding, dilation)
-    padded_shape = (n, c_out, out_hw[0] + sum(pads[0]), out_hw[1] + sum(pads[1]))
-    x_mat = _grouped(x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1), groups)
-    return np.ascontiguousarray(conv2d_input_grad(x_mat, w, padded_shape, pads, (h, wd), stride, dilation,
-                                                  groups))
+    x_mat = _grouped(x.transpose(1, 2, 3, 0).reshape(x.shape[1], -1), groups)  # (G, C_in/G, H*W*N)
+    return np.ascontiguousarray(conv2d_input_grad(x_mat, w, out_hw, pads, (h, wd), stride, dilation, groups))
 
 
 def dilate_kernel(w, dilation) -> np.ndarray:
