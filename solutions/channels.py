@@ -5,8 +5,10 @@ channel with its own kernel slice, plus a bias:
 
     y[n, f, r, c] = b[f] + sum_{ch, i, j} w[f, ch, i, j] xp[n, ch, r*sh + i*dh, c*sw + j*dw].
 
-Lowering the input (im2col) turns this into `W (F, C*KH*KW) @ cols (C*KH*KW, N*H'*W')`. The
-backward pass is two more products with the same `cols`:
+Lowering the input (im2col) turns this into `W (F, C*KH*KW) @ cols (C*KH*KW, H'*W'*N)`: one
+column per output pixel of every image (the image index runs fastest, see `toeplitz.batch_last`),
+a few images at a time so that `cols` stays in cache (`solutions._blocks`). The backward pass is
+two more products with the same `cols`:
 
     dW = dY @ cols.T          (the correlation of the input with the upstream gradient)
     dcols = W.T @ dY, dx = fold(dcols)   (a transposed convolution: the full convolution of dy
