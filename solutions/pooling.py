@@ -72,41 +72,46 @@ def _windows_overlap(kernel, step) -> bool:
     return step[0] < kernel[0] or step[1] < kernel[1]
 
 
+def _winning_taps(x, kernel, step, out) -> np.ndarray:
+    """For every window, the row-major index of the first tap that holds its maximum.
+
+    A tap wins a window if it holds the maximum and no earlier tap has won it yet; so the index
+    is the number of taps the window stays unclaimed ("free") for. Booleans and small integers
+    keep these passes cheap.
+    """
+    y = _window_max(x, kernel, step, out)
+    taps = list(_taps(kernel, step, out))
+    winner = np.zeros(y.shape, dtype=np.min_scalar_type(len(taps) - 1))
+    free = np.ones(y.shape, dtype=bool)
+    wins = np.empty(y.shape, dtype=bool)
+    for _, window in taps[:-1]:  # the last tap wins whatever is still free
+        np.equal(x[window], y, out=wins)
+        np.logical_and(wins, free, out=wins)
+        np.logical_xor(free, wins, out=free)
+        winner += free
+    return winner
+
+
 def maxpool2d_backward(dy, x, kernel_size=2, stride=None) -> np.ndarray:
     """`dx` for `y = maxpool2d_forward(x, ...)`: each `dy` goes to the maximum of its window.
 
-    Only the first maximum of a window (row-major) receives the gradient, as in PyTorch: taps are
-    visited in row-major order, and a tap wins a window if it holds the maximum and no earlier
-    tap has won that window yet. Then every window sends its `dy` to its winner's flat index;
-    `np.bincount` adds them up, so a pixel that wins several overlapping windows collects the
-    gradient of each (one pass, no strided scatter).
+    Only the first maximum of a window (row-major) receives the gradient, as in PyTorch. Every
+    window sends its `dy` to its winner's flat index in `x`; `np.bincount` adds them up, so a
+    pixel that wins several overlapping windows collects the gradient of each (one pass, no
+    strided scatter).
     """
     x, kernel, step, out = _pool_setup(x, kernel_size, stride)
     dy = as_images(dy, "dy")
     expect_shape(dy, _out_shape(x, out), "dy")
-    _, c, h, w = x.shape
-    # Flat offset of tap t from its window's top-left corner, and each window's corner in an image.
-    offsets = np.add.outer(np.arange(kernel[0]) * w, np.arange(kernel[1])).ravel()
+    n, c, h, w = x.shape
+    # flat index = the image plane's start + the window's top-left corner + the tap's offset
+    planes = (np.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
     corners = np.add.outer(np.arange(out[0]) * (step[0] * w), np.arange(out[1]) * step[1])
-    dx = np.empty(x.shape)
+    offsets = np.add.outer(np.arange(kernel[0]) * w, np.arange(kernel[1])).ravel()
+    target = planes + corners                                           # (N, C, H', W')
     for block in _blocks(x):
-        xb = x[block]
-        y = _window_max(xb, kernel, step, out)
-        # winner = the index of the first tap that holds the maximum = the number of taps a
-        # window stays unclaimed ("free") for. Small integers and booleans keep the passes cheap.
-        winner = np.zeros(y.shape, dtype=np.min_scalar_type(len(offsets) - 1))
-        free = np.ones(y.shape, dtype=bool)
-        wins = np.empty(y.shape, dtype=bool)
-        for _, window in list(_taps(kernel, step, out))[:-1]:  # the last tap wins what is left
-            np.equal(xb[window], y, out=wins)
-            np.logical_and(wins, free, out=wins)
-            np.logical_xor(free, wins, out=free)
-            winner += free
-        target = np.take(offsets, winner)                               # (nb, C, H', W')
-        target += corners + (np.arange(xb.shape[0] * c) * (h * w)).reshape(-1, c, 1, 1)
-        flat = np.bincount(target.ravel(), weights=dy[block].ravel(), minlength=xb.size)
-        dx[block] = flat.reshape(xb.shape)
-    return dx
+        target[block] += np.take(offsets, _winning_taps(x[block], kernel, step, out))
+    return np.bincount(target.ravel(), weights=dy.ravel(), minlength=x.size).reshape(x.shape)
 
 
 def avgpool2d_forward(x, kernel_size=2, stride=None) -> np.ndarray:
