@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 # page-faults its big temporaries (im2col columns, activations) in afresh every time: ~950
 # faults a step for chapter 10's LeNet at batch 32, ~6,400 at batch 64. Keeping up to 128 MB of
 # freed memory (and serving arrays under 32 MB from it) trains that LeNet 1.6x faster at batch
-# 32 and 3x faster at batch 64; PyTorch's speed is unchanged.
+# 32 and 3x faster at batch 64 (PyTorch's LeNet training: unchanged).
 export GLIBC_TUNABLES := glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728
 
 .PHONY: setup book test lint unit lab release grade bench clean
