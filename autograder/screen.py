@@ -1,6 +1,6 @@
 """Read a student's solution source before running it: what it may not use.
 
-Two verdicts, both from the AST (so comments and strings never trigger them):
+Two verdicts, both from the AST (so comments and docstrings never trigger them):
 
 - `suspicious(...)`: machinery with no place in an exercise (introspection, import tricks, files,
   processes, monkeypatching a module or the checking helpers, objects that pretend to be arrays).
@@ -167,7 +167,8 @@ def suspicious(source: str, setup_sources: list[str]) -> list[str]:
                     note(node, f"class {node.name} subclasses {base_name}")
             if node.keywords:
                 note(node, f"class {node.name} has a metaclass or class keywords")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value \
+                and id(node) not in docstrings:  # a docstring is never run: it may name `__init__`
             note(node, "a string names a special (dunder) attribute")
         # Assignments and deletions: never into a module, a helper or a builtin.
         targets: list[ast.AST] = []

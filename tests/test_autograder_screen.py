@@ -95,6 +95,7 @@ def test_library_routines_under_other_names_are_found(source):
     "import math as np",
     "def f(x):\n    global np\n    return x",
     "def f(x):\n    return x.__class__",
+    "def f(x):\n    return type('A', (float,), {'__eq__': lambda s, o: True})(x)",
     "class A:\n    def __eq__(self, o):\n        return True",
     "class A(np.ndarray):\n    pass",
     "def f(x):\n    return np.loadtxt('/work/main/solutions/conv1d.py')",
@@ -110,6 +111,8 @@ def test_monkeypatching_and_disguises_are_flagged(source):
     "def f(x):\n    raise ValueError('the hidden layer respects the spectrum (H/W)')",
     "import numpy as np\n\ndef f(x):\n    return np.pad(x, 1)",
     'def f(x, w):\n    """Slide `w` over `x`: the solution\'s docstring may say anything."""\n    return x',
+    'class Layer:\n    """Weights are set in `__init__`, like any `__dunder__` method."""\n\n    def __init__(self):\n'
+    '        """`__init__` stores nothing."""',
     "from math import floor\n\ndef f(n):\n    return floor(n / 2)",
     "def f(x):\n    out = np.zeros(3)\n    out[0] = x\n    return out",
     "class Conv(object):\n    def __init__(self):\n        self.w = 1",
