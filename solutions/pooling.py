@@ -38,12 +38,19 @@ def _taps(kernel, step, out):
 
 
 def _window_max(x, kernel, step, out) -> np.ndarray:
-    """The largest value of every window: a running maximum over the taps."""
-    taps = _taps(kernel, step, out)
-    _, first = next(taps)
-    y = x[first].copy()
-    for _, window in taps:
-        np.maximum(y, x[window], out=y)
+    """The largest value of every window: the maximum over the window's rows first (each tap row
+    is a slice of whole image rows), then over its columns. `KH + KW - 2` passes instead of the
+    `KH*KW - 1` of a running maximum over the taps, and the first ones run along full rows."""
+    rows = None
+    for i in range(kernel[0]):
+        tap_rows, _ = tap_slices(i, 0, out, step, (1, 1))
+        part = x[:, :, tap_rows, :]
+        rows = part.copy() if rows is None else np.maximum(rows, part, out=rows)
+    y = None
+    for j in range(kernel[1]):
+        _, tap_cols = tap_slices(0, j, out, step, (1, 1))
+        part = rows[..., tap_cols]
+        y = part.copy() if y is None else np.maximum(y, part, out=y)
     return y
 
 
