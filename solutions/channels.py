@@ -25,7 +25,7 @@ import numpy as np
 
 from solutions._blocks import image_blocks
 from solutions._validate import as_images, conv_bias, conv_geometry, conv_weight, expect_shape
-from solutions.toeplitz import batch_last, fold, lower, unbatch_last
+from solutions.toeplitz import batch_last, fold, lower
 
 
 def _grouped(mat: np.ndarray, groups: int) -> np.ndarray:
@@ -96,8 +96,7 @@ def conv2d_input_grad(dy_mat, w, in_hw, pads, out, stride, dilation, groups) -> 
     w_mat = _grouped(w.reshape(w.shape[0], -1), groups)                 # (G, F/G, Cg*KH*KW)
     dcols = np.matmul(w_mat.transpose(0, 2, 1), dy_mat)                 # (G, Cg*KH*KW, H'*W'*N)
     dcols = dcols.reshape((c,) + tuple(w.shape[2:]) + tuple(out) + (-1,))
-    padded_hw = (in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]))
-    return unbatch_last(fold(dcols, padded_hw, stride, dilation), pads)
+    return fold(dcols, in_hw, pads, stride, dilation)
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0) -> np.ndarray:

@@ -70,31 +70,28 @@ def lower(xt: np.ndarray, kernel_hw, out_hw, stride, dilation) -> np.ndarray:
     return cols
 
 
-def fold(cols: np.ndarray, padded_hw, stride, dilation) -> np.ndarray:
-    """The adjoint of `lower`: `(C, KH, KW, H', W', N)` -> padded batch-last `(C, Hp, Wp, N)`.
+def fold(cols: np.ndarray, in_hw, pads, stride, dilation) -> np.ndarray:
+    """The adjoint of `lower(batch_last(x, pads), ...)`: `(C, KH, KW, H', W', N)` -> a view of the
+    unpadded `(N, C, H, W)` batch (`in_hw` is `(H, W)`).
 
     Every column entry is added back at the input pixel it was copied from; where windows
-    overlap, contributions add up. One strided slice-add per tap, no scatter.
+    overlap, contributions add up. One strided slice-add per tap, no scatter; then the padding
+    is cropped off and the batch axis moved back to the front.
     """
     c, kh, kw = cols.shape[:3]
     out_hw, n = cols.shape[3:5], cols.shape[5]
-    acc = np.zeros((c,) + tuple(padded_hw) + (n,))
+    acc = np.zeros((c, in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]), n))   # batch-last, padded
     for i in range(kh):
         for j in range(kw):
             rows_, cols_ = tap_slices(i, j, out_hw, stride, dilation)
             acc[:, rows_, cols_] += cols[:, i, j]
-    return acc
+    return crop(acc.transpose(3, 0, 1, 2), pads)
 
 
 def crop(xp: np.ndarray, pads) -> np.ndarray:
     """Undo `pad2d`: drop `((top, bottom), (left, right))` from the last two axes."""
     (top, bottom), (left, right) = pads
     return xp[..., top:xp.shape[-2] - bottom, left:xp.shape[-1] - right]
-
-
-def unbatch_last(acc: np.ndarray, pads) -> np.ndarray:
-    """Undo `batch_last`: padded `(C, Hp, Wp, N)` -> a view of the unpadded `(N, C, H, W)`."""
-    return crop(acc.transpose(3, 0, 1, 2), pads)
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -124,8 +121,7 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1) -> n
     stride, dilation, pads, out = conv_geometry((h, w), kernel, stride, padding, dilation)
     expect_shape(cols, (n, c * kernel[0] * kernel[1], out[0] * out[1]), "cols")
     lowered = cols.transpose(1, 2, 0).reshape((c,) + kernel + out + (n,))
-    padded_hw = (h + sum(pads[0]), w + sum(pads[1]))
-    return unbatch_last(fold(lowered, padded_hw, stride, dilation), pads).copy()
+    return fold(lowered, (h, w), pads, stride, dilation).copy()
 
 
 def conv_matrix(w, input_shape) -> np.ndarray:
