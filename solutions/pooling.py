@@ -4,8 +4,9 @@ A pooling window of `KH x KW` pixels, moved by `stride` (`None` means `stride = 
 windows tile the image), reduces each window of every channel to one number. No padding: along
 each axis the output has `floor((n - k) / s) + 1` entries.
 
-All functions loop over the `KH*KW` window positions ("taps") only: tap `(i, j)` of every window
-at once is one strided slice of the input (see `solutions.toeplitz.tap_slices`). Backward passes
+All functions loop over the `KH*KW` window positions ("taps"), or over a window's rows and then
+its columns, never over pixels: tap `(i, j)` of every window at once is one strided slice of the
+input (see `solutions.toeplitz.tap_slices`). Backward passes
 send each window's `dy` to the pixels it read; where windows overlap (`stride < kernel_size`) a
 pixel collects the gradients of every window it belongs to, as it must.
 """
