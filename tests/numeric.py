@@ -1,9 +1,11 @@
-"""Shared pieces of the numerical tests: hypothesis settings, NumPy -> torch, relative error."""
+"""Shared pieces of the numerical tests: hypothesis settings, NumPy -> torch, the book's relative error."""
 
 import numpy as np
 import torch
 from hypothesis import settings
 from hypothesis import strategies as st
+
+from cnnbook.numeric import REL_ERROR_OK, rel_error
 
 SETTINGS = settings(max_examples=30, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
@@ -14,13 +16,7 @@ def T(a, grad=False):
     return torch.from_numpy(np.array(a, dtype=np.float64)).requires_grad_(grad)
 
 
-def rel_error(a, b):
-    """||a - b|| / (||a|| + ||b||), 0 when both vanish."""
-    scale = np.linalg.norm(a) + np.linalg.norm(b)
-    return 0.0 if scale == 0 else np.linalg.norm(a - b) / scale
-
-
-def assert_gradient_close(analytic, numeric, rtol=1e-6, atol=1e-8):
+def assert_gradient_close(analytic, numeric, rtol=REL_ERROR_OK, atol=1e-8):
     """A float64 gradient check: relative error below `rtol`, except where every entry is below
     what central differences resolve (then the largest absolute difference must be below `atol`)."""
     analytic, numeric = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
