@@ -112,21 +112,31 @@ def _python_roots() -> list[str]:
     return sorted(r for r in roots if not r.startswith("/usr/"))
 
 
+def _python_executable() -> str:
+    """This venv's interpreter by a path that exists inside the box: the box binds the venv's real
+    folder, and Python finds its `pyvenv.cfg` (hence the venv's packages) next to the path it was
+    started by, so a venv reached through a symlink (`.venv -> /elsewhere/.venv`) is started by
+    its real path."""
+    real = Path(os.path.realpath(sys.prefix)) / "bin" / Path(sys.executable).name
+    return str(real) if real.exists() else sys.executable
+
+
 def run_boxed(scratch: Path, limits: Limits, level: str | None = None, probe: bool = False) -> BoxResult:
     """Run `scratch/notebook.ipynb` in a box; the executed notebook lands in `scratch/executed.ipynb`."""
     level = level or isolation()
+    python = _python_executable()
     config = {
         "level": level,
         "scratch": str(scratch.resolve()),
         "root": str(scratch.resolve().parent / "root"),
-        "python": sys.executable,
+        "python": python,
         "python_roots": _python_roots(),
         "limits": asdict(limits),
         "probe": probe,
         "this_file": str(Path(__file__).resolve()),
     }
     Path(config["root"]).mkdir(exist_ok=True)
-    command = [sys.executable, "-S", "-E", str(Path(__file__).resolve()), json.dumps(config)]
+    command = [python, "-S", "-E", str(Path(__file__).resolve()), json.dumps(config)]
     if level != "none":
         command = _unshare_args(level) + command
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
