@@ -33,6 +33,7 @@ class Cell:
     source: str
     nbgrader: dict            # the cell's nbgrader metadata ({} when none)
     tags: tuple[str, ...] = ()
+    cell_id: str | None = None  # nbformat 4.5's cell id (kept by Jupyter; a new cell gets a new one)
 
     @property
     def grade_id(self) -> str | None:
@@ -65,7 +66,8 @@ def read_cells(data: bytes) -> list[Cell]:
         nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
         tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
         kind = raw.get("cell_type") if raw.get("cell_type") in ("code", "markdown", "raw") else "raw"
-        cells.append(Cell(kind, source, nbg, tuple(t for t in tags if isinstance(t, str))))
+        cell_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        cells.append(Cell(kind, source, nbg, tuple(t for t in tags if isinstance(t, str)), cell_id))
     return cells
 
 
@@ -117,6 +119,10 @@ class Chapter:
     tests: list[TestCell] = field(default_factory=list)
     written: list[WrittenAnswer] = field(default_factory=list)
     order: list[tuple[str, str]] = field(default_factory=list)  # ('solution', name) | ('test', grade_id)
+    # name -> what the student reads before writing it: the markdown since the previous graded cell
+    # and the solution cell as released (its `def` line and docstring)
+    statements: dict[str, str] = field(default_factory=dict)
+    cell_ids: set[str] = field(default_factory=set)  # ids of every cell of the source notebook
 
     @property
     def max_score(self) -> float:
@@ -137,8 +143,13 @@ def _points(nbg: dict) -> float:
 def load_chapter(path: Path) -> Chapter:
     chapter = Chapter(id=path.stem, path=path)
     current: str | None = None
+    prose: list[str] = []
     for cell in read_cells(path.read_bytes()):
         nbg = cell.nbgrader
+        if cell.cell_id:
+            chapter.cell_ids.add(cell.cell_id)
+        if cell.kind == "markdown" and not nbg.get("grade"):
+            prose.append(cell.source)
         if cell.kind == "code" and "setup" in cell.tags:
             chapter.setup.append(cell.source)
         elif cell.kind == "code" and nbg.get("solution") and not nbg.get("grade"):
@@ -148,8 +159,11 @@ def load_chapter(path: Path) -> Chapter:
                 raise ValueError(f"{path}: solution cell {cell.grade_id!r} defines no function")
             chapter.exercises.append(Exercise(name, cell.grade_id or name))
             chapter.order.append(("solution", name))
+            chapter.statements[name] = "\n\n".join(prose + [stubbed_solution(cell.source)])
+            prose = []
             current = name
         elif cell.kind == "code" and nbg.get("grade"):
+            prose = []
             gid = cell.grade_id or f"test_{len(chapter.tests)}"
             named = gid[5:] if gid.startswith("test_") else None
             function = named if named in {e.name for e in chapter.exercises} else current

@@ -12,12 +12,11 @@ import numpy as np
 from autograder.spec import Case, Spec
 
 CHAPTER = "01_mlp_on_images"
-# Written by hand: no reference, no framework that already has the operation.
-BY_HAND = ("solutions", "torch", "scipy", "sklearn")
+# Written by hand with NumPy: no framework that already has the operation.
+BY_HAND = ("torch", "scipy", "sklearn")
 
 
-def flatten_images_cases() -> list[Case]:
-    rng = np.random.default_rng(101)
+def flatten_images_cases(rng: np.random.Generator) -> list[Case]:
     grid = np.arange(2 * 2 * 3, dtype=float).reshape(2, 2, 3)
     return [
         Case((grid,), label="visible: two 2x3 images"),
@@ -30,8 +29,7 @@ def flatten_images_cases() -> list[Case]:
     ]
 
 
-def dense_forward_cases() -> list[Case]:
-    rng = np.random.default_rng(102)
+def dense_forward_cases(rng: np.random.Generator) -> list[Case]:
     x = np.array([[1.0, 2.0, 3.0]])
     W = np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 0.5]])
     b = np.array([10.0, -1.0])
@@ -42,14 +40,13 @@ def dense_forward_cases() -> list[Case]:
         Case((rng.normal(size=(1, 1)), rng.normal(size=(1, 1)), rng.normal(size=1)), label="1 -> 1"),
         Case((rng.normal(size=(4, 5)), rng.normal(size=(9, 5)), np.zeros(9)), label="zero bias"),
         Case((rng.normal(size=(3, 2)), rng.normal(size=(4, 6)), np.zeros(4)),
-             label="x has 2 features but W expects 6"),
+             label="x has 2 features but W expects 6", error="Shapes that do not fit"),
         Case((rng.normal(size=(3, 6)), rng.normal(size=(4, 6)), np.zeros(5)),
-             label="b has 5 entries for 4 units"),
+             label="b has 5 entries for 4 units", error="Shapes that do not fit"),
     ]
 
 
-def softmax_cases() -> list[Case]:
-    rng = np.random.default_rng(103)
+def softmax_cases(rng: np.random.Generator) -> list[Case]:
     return [
         Case((np.array([[0.0, 0.0], [0.0, np.log(3.0)]]),), label="visible: two rows"),
         Case((np.array([[1e4, 0.0, -1e4]]),), label="visible: logits as large as 1e4"),
@@ -62,8 +59,7 @@ def softmax_cases() -> list[Case]:
     ]
 
 
-def cross_entropy_cases() -> list[Case]:
-    rng = np.random.default_rng(104)
+def cross_entropy_cases(rng: np.random.Generator) -> list[Case]:
     logits = np.array([[0.0, 0.0], [0.0, np.log(3.0)]])
     big = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 0.0]])
     return [
@@ -73,14 +69,16 @@ def cross_entropy_cases() -> list[Case]:
         Case((rng.normal(size=(1, 4)), np.array([3])), label="a batch of one"),
         Case((np.zeros((5, 7)), np.arange(5)), label="uniform prediction: loss log(7)"),
         Case((np.array([[-1e4, 1e4], [1e4, -1e4]]), np.array([1, 0])), label="confident and right: loss 0"),
-        Case((rng.normal(size=(3, 4)), rng.integers(0, 4, size=5)), label="3 rows of logits but 5 labels"),
-        Case((rng.normal(size=(3, 4)), np.array([0, 4, 1])), label="a label equal to K (out of range)"),
-        Case((rng.normal(size=(3, 4)), np.array([0, -1, 1])), label="a negative label (indexing would wrap)"),
+        Case((rng.normal(size=(3, 4)), rng.integers(0, 4, size=5)), label="3 rows of logits but 5 labels",
+             error="Labels that do not fit the logits"),
+        Case((rng.normal(size=(3, 4)), np.array([0, 4, 1])), label="a label equal to K (out of range)",
+             error="Labels that do not fit the logits"),
+        Case((rng.normal(size=(3, 4)), np.array([0, -1, 1])), label="a negative label (indexing would wrap)",
+             error="Labels that do not fit the logits"),
     ]
 
 
-def permute_pixels_cases() -> list[Case]:
-    rng = np.random.default_rng(105)
+def permute_pixels_cases(rng: np.random.Generator) -> list[Case]:
     images = np.arange(2 * 2 * 2, dtype=float).reshape(2, 2, 2)
     return [
         Case((images, np.array([3, 2, 1, 0])), label="visible: reversing the pixels of 2x2 images"),
@@ -89,12 +87,14 @@ def permute_pixels_cases() -> list[Case]:
         Case((rng.random((2, 3, 4, 5)), rng.permutation(60)), label="(N, C, H, W): all C*H*W values move"),
         Case((rng.random((4, 3, 3)), np.arange(9)), label="the identity permutation"),
         Case((rng.random((1, 5, 2)), rng.permutation(10)), label="a batch of one, non-square"),
-        Case((rng.random((3, 2, 2)), np.array([0, 1, 2])), label="perm has 3 entries for 4 pixels"),
-        Case((rng.random((3, 2, 2)), np.array([0, 1, 1, 3])), label="perm repeats a pixel: not a permutation"),
+        Case((rng.random((3, 2, 2)), np.array([0, 1, 2])), label="perm has 3 entries for 4 pixels",
+             error="A perm that is not a permutation"),
+        Case((rng.random((3, 2, 2)), np.array([0, 1, 1, 3])), label="perm repeats a pixel: not a permutation",
+             error="A perm that is not a permutation"),
     ]
 
 
-def dense_param_count_cases() -> list[Case]:
+def dense_param_count_cases(rng: np.random.Generator) -> list[Case]:
     return [
         Case((784, 30), label="visible: the 784-30 layer"),
         Case((784, 30), {"bias": False}, label="visible: without bias"),
@@ -102,8 +102,9 @@ def dense_param_count_cases() -> list[Case]:
         Case((1, 1), label="1 -> 1"),
         Case((64, 10), {"bias": True}, label="64 -> 10"),
         Case((10, 64), {"bias": False}, label="10 -> 64 without bias"),
-        Case((0, 5), label="zero inputs"),
-        Case((5, -1), label="a negative number of units"),
+        Case((int(rng.integers(1, 5000)), int(rng.integers(1, 500))), label="a random layer"),
+        Case((0, 5), label="zero inputs", error="Counts that are not positive integers"),
+        Case((5, -1), label="a negative number of units", error="Counts that are not positive integers"),
     ]
 
 

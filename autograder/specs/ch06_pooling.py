@@ -14,7 +14,10 @@ import numpy as np
 from autograder.spec import Case, Spec
 
 LECTURE = np.array([[1.0, 4.0, 2.0, 1.0], [5.0, 8.0, 3.0, 4.0], [7.0, 6.0, 4.0, 5.0], [1.0, 3.0, 1.0, 2.0]])
-HAND_MADE = ("torch", "scipy", "solutions", "skimage")
+HAND_MADE = ("pooling", "torch", "scipy", "skimage")
+NO_FIT = "the window does not fit in the input"
+NOT_POSITIVE = "a size is not positive"
+DY_SHAPE = "when dy does not have the output's shape"
 
 
 def _pair(v):
@@ -45,43 +48,38 @@ def _geometries(rng):
 def _bad_arguments(rng):
     x = rng.standard_normal((1, 1, 4, 4))
     return [
-        (x, 5, None, "kernel larger than the input is an error"),
-        (x, (2, 5), None, "kernel wider than the input is an error"),
-        (x, 2, 0, "stride 0 is an error"),
-        (x, 0, None, "kernel size 0 is an error"),
+        (x, 5, None, "kernel larger than the input is an error", NO_FIT),
+        (x, (2, 5), None, "kernel wider than the input is an error", NO_FIT),
+        (x, 2, 0, "stride 0 is an error", NOT_POSITIVE),
+        (x, 0, None, "kernel size 0 is an error", NOT_POSITIVE),
     ]
 
 
-def _forward_cases(seed):
-    def cases() -> list[Case]:
-        rng = np.random.default_rng(seed)
-        return [Case((x, k), {"stride": s}, label=label)
-                for x, k, s, label in _geometries(rng) + _bad_arguments(rng)]
-    return cases
+def forward_cases(rng: np.random.Generator) -> list[Case]:
+    return [Case((x, k), {"stride": s}, label=label) for x, k, s, label in _geometries(rng)] + \
+        [Case((x, k), {"stride": s}, label=label, error=error) for x, k, s, label, error in _bad_arguments(rng)]
 
 
-def _backward_cases(seed):
-    def cases() -> list[Case]:
-        rng = np.random.default_rng(seed)
-        found = []
-        for x, k, s, label in _geometries(rng):
-            (kh, kw), (sh, sw) = _pair(k), _pair(k if s is None else s)
-            out = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
-            found.append(Case((np.ones(x.shape[:2] + out), x, k), {"stride": s}, label=label + ", dy = 1"))
-            found.append(Case((rng.standard_normal(x.shape[:2] + out), x, k), {"stride": s},
-                              label=label + ", random dy"))
-        x = rng.standard_normal((1, 1, 4, 4))
-        found.append(Case((np.ones((1, 1, 3, 3)), x, 2), {"stride": None}, label="dy of the wrong shape is an error"))
-        found += [Case((np.ones((1, 1, 1, 1)), x, k), {"stride": s}, label=label)
-                  for x, k, s, label in _bad_arguments(rng)]
-        return found
-    return cases
+def backward_cases(rng: np.random.Generator) -> list[Case]:
+    found = []
+    for x, k, s, label in _geometries(rng):
+        (kh, kw), (sh, sw) = _pair(k), _pair(k if s is None else s)
+        out = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+        found.append(Case((np.ones(x.shape[:2] + out), x, k), {"stride": s}, label=label + ", dy = 1"))
+        found.append(Case((rng.standard_normal(x.shape[:2] + out), x, k), {"stride": s},
+                          label=label + ", random dy"))
+    x = rng.standard_normal((1, 1, 4, 4))
+    found.append(Case((np.ones((1, 1, 3, 3)), x, 2), {"stride": None}, label="dy of the wrong shape is an error",
+                      error=DY_SHAPE))
+    found += [Case((np.ones((1, 1, 1, 1)), x, k), {"stride": s}, label=label, error=error)
+              for x, k, s, label, error in _bad_arguments(rng)]
+    return found
 
 
 SPECS = [
-    Spec("maxpool2d_forward", "06_pooling", cases=_forward_cases(606), forbidden=HAND_MADE),
-    Spec("maxpool2d_backward", "06_pooling", cases=_backward_cases(607), forbidden=HAND_MADE),
-    Spec("avgpool2d_forward", "06_pooling", cases=_forward_cases(608), forbidden=HAND_MADE),
-    Spec("avgpool2d_backward", "06_pooling", cases=_backward_cases(609), forbidden=HAND_MADE),
-    Spec("l2pool2d_forward", "06_pooling", cases=_forward_cases(610), forbidden=HAND_MADE),
+    Spec("maxpool2d_forward", "06_pooling", cases=forward_cases, forbidden=HAND_MADE),
+    Spec("maxpool2d_backward", "06_pooling", cases=backward_cases, forbidden=HAND_MADE),
+    Spec("avgpool2d_forward", "06_pooling", cases=forward_cases, forbidden=HAND_MADE),
+    Spec("avgpool2d_backward", "06_pooling", cases=backward_cases, forbidden=HAND_MADE),
+    Spec("l2pool2d_forward", "06_pooling", cases=forward_cases, forbidden=HAND_MADE),
 ]

@@ -8,9 +8,12 @@ largest magnitude over channels).
 
 from __future__ import annotations
 
-from autograder.spec import Case, Spec
+import numpy as np
 
-FORBIDDEN = ("solutions", "captum", "torchattacks", "foolbox")
+from autograder.spec import Case, Spec, torch_generator
+
+# Libraries that compute saliency maps or attacks for you are not installed; nothing else is forbidden.
+FORBIDDEN = ()
 
 
 def _device():
@@ -54,10 +57,10 @@ def _labels(generator, n, k):
     return torch.randint(0, k, (n,), generator=generator).to(_device())
 
 
-def saliency_cases() -> list[Case]:
+def saliency_cases(rng: np.random.Generator) -> list[Case]:
     import torch
 
-    gen = torch.Generator().manual_seed(110)
+    gen = torch_generator(rng)
     cases = []
     for name, model, shape, k in _models():
         for n in (1, 5):
@@ -66,16 +69,17 @@ def saliency_cases() -> list[Case]:
     x = _batch(gen, 3, shape)
     cases.append(Case((model, x, torch.tensor([4, 4, 4], device=_device())), {}, "every image asks for the last class"))
     cases.append(Case((model, x, torch.tensor([0, 5, 1], device=_device())), {},
-                      "a label out of range (must raise ValueError)"))
+                      "a label out of range (must raise ValueError)", error="labels that do not match the batch or"
+                      " the model's classes"))
     cases.append(Case((model, x, torch.tensor([0, 1], device=_device())), {},
-                      "fewer labels than images (must raise ValueError)"))
+                      "fewer labels than images (must raise ValueError)", error="labels that do not match the batch"))
     return cases
 
 
-def fgsm_cases() -> list[Case]:
+def fgsm_cases(rng: np.random.Generator) -> list[Case]:
     import torch
 
-    gen = torch.Generator().manual_seed(111)
+    gen = torch_generator(rng)
     cases = []
     settings = [(0.1, (0.0, 1.0)), (0.25, None), (0.05, (-1.0, 1.0))]
     for name, model, shape, k in _models():
@@ -88,9 +92,9 @@ def fgsm_cases() -> list[Case]:
         Case((model, x, labels, 0.0), {}, "eps = 0 leaves the images as they are"),
         Case((model, x, labels, 0.3), {}, "the default clip is (0, 1)"),
         Case((model, x, labels, 2.0), {"clip": (0.2, 0.6)}, "a large step into a narrow clip range"),
-        Case((model, x, labels, -0.1), {}, "a negative eps (must raise ValueError)"),
+        Case((model, x, labels, -0.1), {}, "a negative eps (must raise ValueError)", error="a negative eps"),
         Case((model, x, torch.tensor([0, 9], device=_device()), 0.1), {},
-             "a label out of range (must raise ValueError)"),
+             "a label out of range (must raise ValueError)", error="labels that do not fit"),
     ]
     return cases
 
