@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--cell-timeout", type=float, default=sandbox.Limits.cell_s, help="seconds per cell")
     gr.add_argument("--timeout", type=float, default=sandbox.Limits.notebook_s, help="seconds per notebook")
     gr.add_argument("--memory", type=float, default=4.0, help="GiB of address space per notebook")
+    gr.add_argument("--seed", default=None,
+                    help="draws the hidden inputs: keep it secret until grades are out (default: the course's "
+                         "fixed seed, so that a regrade sees the same inputs; visible tests never change)")
     args = parser.parse_args(argv)
 
     course = _course(args)
@@ -58,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     limits = sandbox.Limits(cell_s=args.cell_timeout, notebook_s=args.timeout,
                             memory_bytes=int(args.memory * (1 << 30)))
     start = time.monotonic()
-    results = grade_class(submissions, Path(args.out), jobs=args.jobs, course=course, limits=limits)
+    from autograder.spec import DEFAULT_SEED
+
+    results = grade_class(submissions, Path(args.out), jobs=args.jobs, course=course, limits=limits,
+                          seed=args.seed if args.seed is not None else DEFAULT_SEED)
     print(summary(results, time.monotonic() - start, args.jobs))
     print(f"grades: {Path(args.out) / 'grades.csv'}   feedback: {Path(args.out) / 'feedback'}/")
     return 0

@@ -123,6 +123,7 @@ class Chapter:
     # and the solution cell as released (its `def` line and docstring)
     statements: dict[str, str] = field(default_factory=dict)
     cell_ids: set[str] = field(default_factory=set)  # ids of every cell of the source notebook
+    sources: list[str] = field(default_factory=list)  # every code cell's source, in order
 
     @property
     def max_score(self) -> float:
@@ -148,6 +149,8 @@ def load_chapter(path: Path) -> Chapter:
         nbg = cell.nbgrader
         if cell.cell_id:
             chapter.cell_ids.add(cell.cell_id)
+        if cell.kind == "code":
+            chapter.sources.append(cell.source)
         if cell.kind == "markdown" and not nbg.get("grade"):
             prose.append(cell.source)
         if cell.kind == "code" and "setup" in cell.tags:

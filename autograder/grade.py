@@ -1,21 +1,23 @@
 """Grade a class: every `SUBMISSIONS/<student>/<id>/<id>.ipynb`, `jobs` at a time.
 
-Per submission (`grade_submission`):
+Per submission (`grade_submission`), scoring version 2 (COURSE.md, "Scoring"):
 1. keep the file as received (`OUT/received/...`), then read it tolerantly;
-2. find its solution cells and screen their source (`screen`): suspicious machinery, a library
-   convolution or a spec's forbidden name zeroes the submission and flags it for a human;
-3. run the trusted notebook around them in a box (`assemble`, `sandbox`), which records each
-   graded function's outcomes on its spec's cases;
-4. judge those outcomes against the reference here, outside the box (`judge`): a test cell earns
-   its points only if its visible cell ran without error, every hidden case of its function is
-   right and nothing forbidden was used;
-5. keep the executed notebook and outcomes (`OUT/runs/...`) and write the feedback page.
+2. find the student's cells (solution cells and the code cells they added) and screen them
+   (`screen`): what looks suspicious is *flagged* for a human, never scored;
+3. run them in a box (`assemble`, `sandbox`, `harvest`) as the notebook does, with each graded
+   function's hidden cases drawn from the grading seed and its forbidden operations unavailable
+   (`guard`); the box returns outcomes, never verdicts;
+4. judge every hidden case here, outside the box (`judge`): a test cell's points are shared over
+   its function's cases (valid inputs carry at least 80%; only the bad arguments the statement
+   names count), and a function that used a forbidden operation earns nothing, alone;
+5. keep the executed notebook and outcomes (`OUT/runs/...`) and write the feedback page, which
+   shows each case's points and what was wrong.
 """
 
 from __future__ import annotations
 
-import ast
 import json
+import os
 import re
 import shutil
 import sys
@@ -24,18 +26,29 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from autograder import feedback, outcomes, sandbox
-from autograder.assemble import build_notebook, find_solutions, populate_scratch
+from autograder.assemble import (
+    build_notebook,
+    plan_cells,
+    populate_scratch,
+    provided_names,
+    solutions_module,
+    student_cells,
+)
 from autograder.course import Chapter, Course, NotebookError, read_cells, visible_part
-from autograder.judge import ReferenceBroken, ReferenceCache, verdict
-from autograder.screen import library_ops, suspicious
-from autograder.spec import forbidden_used
+from autograder.harvest import save_inputs
+from autograder.judge import CaseVerdict, ReferenceBroken, ReferenceCache, judge_cases
+from autograder.screen import flags as screen_flags
+from autograder.screen import transformed
+from autograder.spec import DEFAULT_SEED, function_seed
 
 SAFE_NAME = re.compile(r"^(?!\.)[^/\\\x00-\x1f\x7f]{1,100}$")  # any folder name but ., .., hidden, or odd bytes
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_EXECUTED_BYTES = 64 << 20
+NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
 
 
 @dataclass
@@ -46,6 +59,7 @@ class TestResult:
     max_points: float
     visible_source: str
     messages: list[str] = field(default_factory=list)
+    cases: list[dict] = field(default_factory=list)  # per hidden case: label, points, max_points, message, hint
 
 
 @dataclass
@@ -56,12 +70,13 @@ class SubmissionResult:
     max_score: float = 0.0
     written_max_score: float = 0.0
     status: str = "graded"          # 'graded' or 'failed' (could not be graded at all)
-    reason: str = ""                # why it failed, was zeroed or stopped: for student and summary
-    flags: list[str] = field(default_factory=list)  # for a human to review
+    reason: str = ""                # why it failed or stopped: for student and summary
+    flags: list[str] = field(default_factory=list)  # for a human to review; never change the score
     tests: list[TestResult] = field(default_factory=list)
     written: list[dict] = field(default_factory=list)
     wall_s: float = 0.0
     isolation: str = ""
+    seed: str = ""
 
     @property
     def flagged(self) -> bool:
@@ -70,7 +85,8 @@ class SubmissionResult:
     def student_notes(self) -> list[str]:
         notes = [self.reason] if self.reason else []
         if self.flags:
-            notes.append("Flagged for review by an instructor: " + "; ".join(self.flags[:8]))
+            notes.append("Flagged for review by an instructor (your score above is not changed by this): "
+                         + "; ".join(self.flags[:8]) + (f" (+{len(self.flags) - 8} more)" if len(self.flags) > 8 else ""))
         return notes
 
 
@@ -81,6 +97,7 @@ class Settings:
     limits: sandbox.Limits
     isolation: str
     references: ReferenceCache
+    seed: str = DEFAULT_SEED
 
 
 def _copy_regular_files(src: Path, dst: Path, keep: re.Pattern, budget: int = 1 << 30) -> None:
@@ -98,8 +115,8 @@ def _copy_regular_files(src: Path, dst: Path, keep: re.Pattern, budget: int = 1 
         (dst / path.name).write_bytes(data)
 
 
-def _executed_cells(scratch: Path) -> dict[tuple[str, str], list[dict]]:
-    """(role, id) -> the outputs of that cell in the executed notebook (read as untrusted JSON)."""
+def _executed_setup(scratch: Path) -> dict[str, str | None]:
+    """setup cell id -> its error, from the trusted cells' executed notebook."""
     try:
         nb = json.loads(outcomes.read_plain_file(scratch / "executed.ipynb", MAX_EXECUTED_BYTES))
         cells = nb["cells"]
@@ -109,59 +126,17 @@ def _executed_cells(scratch: Path) -> dict[tuple[str, str], list[dict]]:
     for cell in cells if isinstance(cells, list) else []:
         try:
             tag = cell["metadata"]["autograder"]
-            ran = cell.get("execution_count") is not None
-            outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
-            if ran and isinstance(tag, dict):
-                found[(str(tag.get("role")), str(tag.get("id")))] = outputs
+            if cell.get("execution_count") is not None and tag.get("role") in ("setup", "boot", "provide"):
+                errors = [o for o in cell.get("outputs", []) if isinstance(o, dict) and o.get("output_type") == "error"]
+                found[str(tag.get("id"))] = (ANSI.sub("", f"{errors[0].get('ename')}: {errors[0].get('evalue')}")[:500]
+                                             if errors else None)
         except (KeyError, TypeError, AttributeError):
             continue
     return found
 
 
-def _error_of(outputs: list[dict]) -> str | None:
-    for out in outputs:
-        if isinstance(out, dict) and out.get("output_type") == "error":
-            text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"
-            return ANSI.sub("", text)[:2000]
-    return None
-
-
-def _uses_ipython_syntax(source: str) -> bool:
-    return any(line.lstrip().startswith(("%", "!")) for line in source.splitlines())
-
-
-def _screen(chapter: Chapter, course: Course, sources: dict,
-            problems: dict[str, list[str]]) -> tuple[dict[str, str], list[str]]:
-    """-> (runnable sources by function, suspicious findings). Fills per-function problems."""
-    specs = course.specs()
-    runnable, alarming = {}, []
-    for ex in chapter.exercises:
-        found = sources[ex.name]
-        if found.source is None:
-            problems[ex.name].append(f"no solution cell defines `{ex.name}` (keep its `def` line)")
-            continue
-        try:
-            ast.parse(found.source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            line = getattr(exc, "lineno", None)
-            problems[ex.name].append(f"the solution cell of `{ex.name}` has a syntax error"
-                                     f"{f' on line {line}' if line else ''}: {getattr(exc, 'msg', exc)}"
-                                     + (" (IPython magics `%...` and shell commands `!...` do not belong "
-                                        "in a solution cell)" if _uses_ipython_syntax(found.source) else ""))
-            continue
-        alarming += [f"{ex.name}: {s}" for s in suspicious(found.source, chapter.setup)]
-        spec = specs.get(ex.name, (None, None))[0]
-        # A library's convolution is banned where the exercise is an operation; a training exercise
-        # (a spec with a `judge`) builds its network from library layers.
-        library = library_ops(found.source, chapter.setup) if spec is None or spec.judge is None else []
-        banned = sorted(set(library) | set(forbidden_used(found.source, spec) if spec else ()))
-        if banned:  # not the exercise: like suspicious machinery, it zeroes the submission for review
-            alarming.append(f"{ex.name}: must be written by hand here, but it uses {', '.join(banned)}")
-        if spec is None:
-            problems[ex.name].append(f"`{ex.name}` has no hidden-test spec, so it cannot be graded "
-                                     "automatically (instructor: see autograder/specs/)")
-        runnable[ex.name] = found.source
-    return runnable, alarming
+def _clean(text: object, limit: int = 2000) -> str:
+    return ANSI.sub("", str(text))[:limit]
 
 
 def _normalized(source: str) -> str:
@@ -183,11 +158,11 @@ def tampered_tests(chapter: Chapter, cells: list) -> list[str]:
 
 def grade_submission(student: str, assignment: str, path: Path, s: Settings) -> SubmissionResult:
     start = time.monotonic()
-    result = SubmissionResult(student, assignment, isolation=s.isolation)
+    result = SubmissionResult(student, assignment, isolation=s.isolation, seed=str(s.seed))
     try:
         return _grade(result, path, s)
     finally:
-        result.score = float(sum(t.points for t in result.tests))
+        result.score = round(float(sum(t.points for t in result.tests)), 6)
         result.wall_s = time.monotonic() - start
         _write_feedback(result, s.out)
 
@@ -223,75 +198,44 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
                       for w in chapter.written]
 
     result.flags += tampered_tests(chapter, cells)
-    problems: dict[str, list[str]] = {ex.name: [] for ex in chapter.exercises}
-    runnable, alarming = _screen(chapter, s.course, find_solutions(chapter, cells), problems)
-    if alarming:
-        result.flags[:0] = alarming
-        result.reason = ("Zero points: the solution cells use a library routine the exercise is to write, "
-                         "or machinery an exercise has no use for (see the flags below); an instructor will "
-                         "review this submission.")
-        for t in result.tests:
-            t.messages.append("not run: the submission was flagged")
-        return result
-
-    unparsable = [n for n, msgs in problems.items() if any("syntax error" in m for m in msgs)]
-    if unparsable:
-        result.reason = f"Syntax error in the solution cell of {', '.join(unparsable)} (those earn nothing)."
+    mine = student_cells(chapter, cells)
     specs = s.course.specs()
-    spec_modules = {name: specs[name][1] for name in runnable if name in specs}
-    executed, box = _run_in_box(chapter, runnable, spec_modules, s, result)
+    problems: dict[str, list[str]] = {ex.name: [] for ex in chapter.exercises}
+    for ex in chapter.exercises:
+        if mine.solutions[ex.name].source is None:
+            problems[ex.name].append(f"no solution cell defines `{ex.name}` (keep its `def` line)")
+        elif ex.name not in specs:
+            problems[ex.name].append(f"`{ex.name}` has no hidden-test spec, so it cannot be graded "
+                                     "automatically (instructor: see autograder/specs/)")
+    result.flags += _screen(chapter, mine.cells, specs, problems)
+
+    graded = [ex.name for ex in chapter.exercises if ex.name in specs and mine.solutions[ex.name].source is not None]
+    manifest, visible, setup_errors, box = _run_in_box(chapter, mine, graded, s, result)
     if box is not None and box.timed_out:
-        result.reason = (f"{result.reason} The notebook ran longer than {s.limits.notebook_s:g} s in all "
-                         "and was stopped; what ran before that was graded.").strip()
-    elif box is not None and box.returncode != 0 and not executed:
-        result.reason = f"{result.reason} The notebook could not run (it crashed or exited).".strip()
+        result.reason = (f"The notebook ran longer than {s.limits.notebook_s:g} s in all and was stopped; "
+                         "what ran before that was graded.")
+    broken_setup = [f"{k}: {v}" for k, v in setup_errors.items() if v]
+    if broken_setup:  # the chapter's own cells failed in the box: the grader's problem, not the student's
+        result.flags.append("the chapter's setup failed in the box: " + "; ".join(broken_setup)[:500])
 
-    notes: dict[str, list[str]] = {name: [] for name in runnable}
-    disguised: list[str] = []
-    for name in runnable:
-        error = _error_of(executed.get(("solution", name), []))
-        if ("solution", name) not in executed:
-            notes[name].append(f"note: the solution cell of `{name}` did not run to completion")
-        elif error:
-            notes[name].append(f"note: the solution cell of `{name}` raised {error}")
-        if name not in spec_modules:
-            continue
-        try:
-            got, complete = outcomes.load(s.out / "runs" / student / assignment / "out", name)
-            msg = verdict(specs[name][0], got, complete, s.references)
-        except outcomes.Unreadable as exc:
-            msg = f"no hidden-test outcomes could be read ({exc})"
-        except ReferenceBroken:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- whatever was recorded, it earns nothing
-            msg = f"the recorded outcomes could not be judged ({type(exc).__name__})"
-        else:
-            fakes = {o.error[1] for o in got if o.kind == "raised" and o.error[1].startswith("expected an array")}
-            if specs[name][0].judge is None:  # a training exercise may return a model of its own class
-                fakes |= set(outcomes.disguised_types(s.out / "runs" / student / assignment / "out", name))
-            if fakes:
-                disguised.append(f"{name} returns objects that are not arrays or numbers ({min(fakes)})")
-        if msg:
-            problems[name].append(msg)
-
+    cell_notes = _cell_notes(visible, mine, chapter)
     for t in result.tests:
-        outputs = executed.get(("test", t.grade_id))
-        if outputs is None:
-            t.messages.append("the visible test did not run (the notebook stopped before it)")
-        elif (error := _error_of(outputs)) is not None:
-            t.messages.append(f"visible test: {error}")
+        record = next((c for c in visible if c.get("role") == "test" and c.get("id") == t.grade_id), None)
+        if record is None:
+            t.messages.append("the visible test did not run" if manifest is not None else
+                              "the visible test could not run (the notebook did not run)")
+        elif record.get("error"):
+            t.messages.append("visible test: " + _explain(_error_text(record["error"]), mine, chapter))
         if t.function is not None:
             t.messages += problems.get(t.function, [])
-        t.points = t.max_points if not t.messages else 0.0
-        # The rule: visible test clean, every hidden case right, nothing forbidden. An error in the
-        # solution cell itself (a stray debugging line) is worth saying, not worth the points.
-        t.messages += notes.get(t.function, []) if t.function else []
-    if disguised:  # results dressed up as arrays: no points anywhere, and a human looks
-        result.flags += disguised
-        result.reason = "Zero points: some results are objects of the submission's own classes, not arrays."
-        for t in result.tests:
-            t.points = 0.0
-    said = " ".join(m for t in result.tests for m in t.messages)
+    for name in graded:
+        _grade_function(name, specs[name][0], manifest, s, result, mine, chapter, cell_notes.get(name, []))
+    for t in result.tests:
+        if t.function is None or t.function not in specs:  # no spec: the visible test is the whole test
+            ran_clean = any(c.get("role") == "test" and c.get("id") == t.grade_id and not c.get("error")
+                            for c in visible)
+            t.points = t.max_points if ran_clean and t.function is None else 0.0
+    said = " ".join(m for t in result.tests for m in t.messages + [c["message"] or "" for c in t.cases])
     for marker, why in (("CellTimeout", f"a cell ran longer than {s.limits.cell_s:g} s and was stopped"),
                         ("MemoryError", f"it ran out of memory (limit {s.limits.memory_bytes / 2**30:g} GiB)")):
         if marker in said and why not in result.reason:
@@ -299,21 +243,197 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
     return result
 
 
-def _run_in_box(chapter, runnable, spec_modules, s: Settings, result):
+def _screen(chapter: Chapter, cells: list[dict], specs: dict, problems: dict[str, list[str]]) -> list[str]:
+    """Flags for a human, from the source of every cell of the student's that the grader runs."""
+    found = []
+    for cell in cells:
+        name = cell["id"] if cell["role"] == "solution" else f"your cell {cell['id'].removeprefix('cell_')}"
+        spec = specs.get(cell["id"], (None, None))[0] if cell["role"] == "solution" else None
+        try:
+            found += [f"{name}: {f}" for f in screen_flags(cell["source"], chapter.setup, spec.families if spec else ())]
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            if cell["role"] == "solution":
+                line = getattr(exc, "lineno", None)
+                problems[cell["id"]].append(
+                    f"the solution cell of `{cell['id']}` has a syntax error"
+                    f"{f' on line {line}' if line else ''}: {getattr(exc, 'msg', exc)}")
+    return found
+
+
+def _cell_notes(visible: list[dict], mine, chapter: Chapter) -> dict[str, list[str]]:
+    """Errors the student's own cells raised in the visible run (the student's notebook order), by
+    the graded function whose solution they are or precede."""
+    notes: dict[str, list[str]] = {}
+    pending: list[str] = []
+    for record in visible:
+        if record.get("role") not in ("solution", "added") or not record.get("error"):
+            if record.get("role") == "solution":
+                notes.setdefault(str(record.get("id")), []).extend(pending)
+                pending = []
+            continue
+        text = _explain(_error_text(record["error"]), mine, chapter)
+        if record.get("role") == "solution":
+            notes.setdefault(str(record.get("id")), []).extend(
+                pending + [f"note: the solution cell of `{record.get('id')}` raised {text}"])
+            pending = []
+        else:
+            pending.append(f"note: your cell above it raised {text}")
+    return notes
+
+
+def _error_text(error) -> str:
+    if isinstance(error, list) and len(error) == 2:
+        return _clean(f"{error[0]}: {error[1]}", 1000)
+    return _clean(error, 1000)
+
+
+def _explain(text: str, mine, chapter: Chapter) -> str:
+    """A NameError that happens only in the grader says why the name is missing here."""
+    match = NAME_ERROR.search(text)
+    if not match:
+        return text
+    name = match.group(1)
+    for why, source in mine.not_run:
+        if _binds(source, name):
+            return (f"{text} (in your notebook `{name}` comes from {why}, which the grader does not run; "
+                    f"define it in a cell of your own or in the solution cell)")
+    for source in chapter.sources:
+        if re.search(rf"from solutions[\w.]* import [^\n]*\b{name}\b|import solutions", source) and _binds(source, name):
+            return (f"{text} (in your notebook `{name}` comes from the book's `solutions`, which stays out of "
+                    f"the grader's box; define it yourself in a cell of your own or in the solution cell)")
+    return text
+
+
+def _binds(source: str, name: str) -> bool:
+    import ast
+
+    try:
+        tree = ast.parse(transformed(source))
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) and node.name == name:
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name.split(".")[0]) == name for a in node.names):
+            return True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id == name:
+            return True
+    return False
+
+
+# Advice by the kind of failure (never about the operation itself: a shape error gets no word on
+# flipping the kernel).
+HINTS = (
+    ("expected shape", "the result has the wrong shape: count the outputs along each axis again"),
+    ("expected a tuple", "return the results as a tuple, in the order the exercise gives"),
+    ("expected it to raise", "raise ValueError for the bad arguments the exercise statement names"),
+    ("returned one of its input arrays", "return a new array (`np.array(x)` copies, `x.copy()` too)"),
+    ("an integer array", "compute in float64 (`np.asarray(x, dtype=float)`)"),
+    ("expected an int", "return a Python int (`int(...)`)"),
+    ("modified one of its input arrays", "work on a copy of the input"),
+    ("did not finish", "the function is too slow or never returns on this input"),
+)
+
+
+def _hint(message: str | None) -> str:
+    return next((hint for marker, hint in HINTS if message and marker in message), "")
+
+
+def _grade_function(name: str, spec, manifest, s: Settings, result: SubmissionResult, mine,
+                    chapter: Chapter, cell_notes: list[str]) -> None:
+    tests = [t for t in result.tests if t.function == name]
+    messages: list[str] = []
+    verdicts: list[CaseVerdict] = []
+    used_forbidden = None
+    if manifest is None:
+        messages.append("no hidden-test outcomes: the notebook did not run")
+    else:
+        try:
+            recorded = outcomes.load(manifest, name)
+        except outcomes.Unreadable as exc:
+            messages.append(f"no hidden-test outcomes could be read ({exc})")
+            if "altered" in str(exc) or "not among" in str(exc):
+                result.flags.append(f"{name}: its recorded outcomes were altered inside the box ({exc})")
+        else:
+            if recorded.missing:
+                messages.append(f"no function named `{name}` was defined when the hidden cases ran")
+            try:
+                verdicts = judge_cases(spec, recorded, s.references, s.seed)
+            except ReferenceBroken:
+                raise
+            for note in recorded.notes:
+                messages.append("note (hidden run): " + _explain(_clean(note), mine, chapter))
+            refused = [r for r in recorded.records if r.get("kind") in ("family", "box")]
+            forbidden = [v for v in verdicts if v.kind == "forbidden"]
+            if forbidden or any(r.get("kind") == "family" for r in refused):
+                what = next((v.message for v in forbidden), None) or \
+                    f"it used {refused[0].get('what')}, which this exercise asks you to write yourself"
+                used_forbidden = what
+                result.flags.append(f"{name}: {what}")
+            for r in recorded.records:
+                if r.get("kind") == "flag" or (r.get("kind") == "box" and not forbidden):
+                    result.flags.append(f"{name}: the box saw it {_clean(r.get('what'), 200)}"
+                                        if r.get("kind") == "flag" else
+                                        f"{name}: the box refused {_clean(r.get('what'), 200)}")
+            disguised = outcomes.disguised_types(recorded.returned) if spec.judge is None else []
+            if disguised:
+                result.flags.append(f"{name} returns objects that are not arrays or numbers ({disguised[0]})")
+            if recorded.problem:
+                result.flags.append(f"{name}: {recorded.problem}")
+    graded_weight = sum((v.weight for v in verdicts), Fraction(0))
+    earned = sum((v.weight for v in verdicts if v.right), Fraction(0))
+    share = Fraction(0) if used_forbidden or not graded_weight else earned / graded_weight
+    for t in tests:
+        t.points = round(float(t.max_points * share), 6) if not messages or verdicts else 0.0
+        if used_forbidden:
+            t.messages.insert(0, f"0 points for `{name}`: {used_forbidden}")
+        wrong = [v for v in verdicts if v.weight and not v.right]
+        right = sum(1 for v in verdicts if v.weight and v.right)
+        total = sum(1 for v in verdicts if v.weight)
+        if verdicts and not used_forbidden:
+            t.messages.insert(0, f"{right} of {total} graded hidden cases right" + (
+                "" if not wrong else f"; first wrong: hidden case {wrong[0].index} ({wrong[0].label}): {wrong[0].message}"))
+        t.messages += messages + cell_notes
+        t.cases = [{"index": v.index, "label": v.label, "max_points": round(float(t.max_points * v.weight), 4),
+                    "points": 0.0 if used_forbidden or not v.right else round(float(t.max_points * v.weight), 4),
+                    "graded": bool(v.weight), "bad_argument": v.bad_argument,
+                    "message": v.message, "hint": _hint(v.message)} for v in verdicts]
+
+
+def _run_in_box(chapter: Chapter, mine, graded: list[str], s: Settings, result: SubmissionResult):
+    """-> (manifest or None, visible-run records, setup errors, BoxResult or None)."""
     run_dir = s.out / "runs" / result.student / result.assignment
     shutil.rmtree(run_dir, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix="ag-"))
     try:
         scratch = work / "scratch"
-        nb = build_notebook(chapter, runnable, spec_modules)
-        populate_scratch(scratch, nb, s.course.spec_files)
+        specs = s.course.specs()
+        key = os.urandom(32)
+        functions = [{"name": n, "module": specs[n][1], "outside": specs[n][0].outside_cases} for n in graded]
+        plan = {"chapter": chapter.id, "cells": plan_cells(chapter, mine), "functions": functions,
+                "limits": {"cell_s": s.limits.cell_s, "notebook_s": s.limits.notebook_s}}
+        secrets = {"key": key.hex(), "seeds": {n: function_seed(s.seed, n) for n in graded}}
+        module, provided = solutions_module(chapter, s.course) if provided_names(chapter, s.course) else (None, [])
+        populate_scratch(scratch, build_notebook(chapter, provided), s.course.spec_files, plan, secrets, module)
+        for item in functions:
+            if item["outside"]:
+                spec = specs[item["name"]][0]
+                save_inputs(str(scratch / "inputs"), item["name"], s.references.cases(spec, s.seed))
         sandbox.prepare_scratch_owner(scratch, s.isolation)
         box = sandbox.run_boxed(scratch, s.limits, level=s.isolation)
-        executed = _executed_cells(scratch)
-        _copy_regular_files(scratch / "out", run_dir / "out", re.compile(r"\w+\.json|\w+_\d+_\d+\.npy"))
-        _copy_regular_files(scratch, run_dir, re.compile(r"(notebook|executed)\.ipynb"))
+        setup_errors = _executed_setup(scratch)
+        _copy_regular_files(scratch / "out", run_dir / "out", re.compile(r"[\w.]+\.json|\w+_\d+_\d+\.npy"))
+        _copy_regular_files(scratch, run_dir, re.compile(r"(notebook|executed|plan)\.ipynb|plan\.json"))
         (run_dir / "box.log").write_text(box.log)
-        return executed, box
+        try:
+            manifest = outcomes.Manifest(run_dir / "out", key)
+        except outcomes.Unreadable as exc:
+            if (run_dir / "out" / "manifest.json").exists():
+                result.flags.append(f"the box's outcomes could not be trusted: {exc}")
+            manifest = None
+        visible = outcomes.visible_cells(manifest) if manifest is not None else []
+        return manifest, visible, setup_errors, box
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -342,7 +462,9 @@ def discover(submissions: Path) -> list[tuple[str, str, Path]]:
 
 
 def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | None = None,
-                limits: sandbox.Limits | None = None, progress: bool | None = None) -> list[SubmissionResult]:
+                limits: sandbox.Limits | None = None, progress: bool | None = None,
+                seed: str | int = DEFAULT_SEED) -> list[SubmissionResult]:
+    """Grade every submission; `seed` draws the hidden inputs (the same seed, the same inputs)."""
     course = course or Course()
     out.mkdir(parents=True, exist_ok=True)
     level = sandbox.isolation()
@@ -352,7 +474,7 @@ def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | No
     course.specs()  # import every spec module now, to report the broken ones before grading
     for name, error in course.spec_errors.items():
         print(f"WARNING: spec module {name} failed to import: {error}", file=sys.stderr)
-    settings = Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course))
+    settings = Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course), str(seed))
     # Longest first, so that no slow notebook starts last and leaves the other job idle: chapters
     # that import torch (start-up, training) cost several times the NumPy ones.
     todo = sorted(discover(submissions), key=lambda item: -_expected_cost(course, item[1]))

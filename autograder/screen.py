@@ -1,74 +1,97 @@
-"""Read a student's solution source before running it: what it may not use.
+"""Read a student's cell before it runs and say what a human may want to look at. Flags only:
+nothing here changes a score (the box enforces what is forbidden, `guard.py`), so the screen can
+afford to point at things without fear of punishing an honest student, and stays quiet about
+style (names, prints, helper classes and dataclasses, named tuples, standard-library imports,
+`global`/`nonlocal`, `%timeit`).
 
-Two verdicts, both from the AST (so comments and docstrings never trigger them):
-
-- `suspicious(...)`: machinery with no place in an exercise (introspection, import tricks, files,
-  processes, monkeypatching a module or the checking helpers, objects that pretend to be arrays).
-  The whole submission is zeroed and flagged for a human.
-- `library_ops(...)`: a library's convolution or pooling (`np.convolve`, `F.conv2d`, ...) where
-  the exercise is to write one. That function earns nothing, and the submission is flagged.
+What it points at, from the AST of the cell (IPython syntax transformed first; comments and
+docstrings never count):
+- machinery an exercise has no use for: introspection (`sys`, `inspect`, frames, `gc`, `__globals__`,
+  `__subclasses__`, ...), dynamic code (`eval`, `exec`, `compile`, `__import__`, pickle and marshal,
+  `np.load(..., allow_pickle=True)`), processes, files and paths, the course's own packages;
+- monkeypatching: assigning into a module, the chapter's checking helpers or a builtin;
+- objects that pretend to be arrays (`__eq__`, `__array__`, `__torch_function__`, ... or a subclass
+  of ndarray, Tensor or a number);
+- a library routine of a family the exercise forbids (`np.convolve`, `F.conv2d`, `torch.func`, ...);
+- large literals (a table of answers computed at home?).
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 import textwrap
 
-# Modules a solution cell may import on its own (the chapter's setup imports are allowed too).
-ALLOWED_MODULES = frozenset({"numpy", "math", "itertools", "functools", "collections", "typing",
-                             "dataclasses", "numbers", "__future__", "cmath", "statistics"})
-
-SUSPICIOUS_NAMES = frozenset({
-    "__import__", "eval", "exec", "compile", "globals", "locals", "vars", "getattr", "setattr",
-    "delattr", "open", "breakpoint", "input", "exit", "quit", "help", "memoryview",
-    "get_ipython", "display", "__builtins__", "__builtin__", "builtins", "__loader__", "__spec__",
-    "__file__", "sys", "os", "inspect", "gc", "ctypes", "importlib", "subprocess", "socket", "signal",
-    "pickle", "marshal", "shutil", "pathlib", "io", "threading", "multiprocessing", "atexit",
-    "IPython", "ipykernel", "solutions", "autograder", "cnnbook", "faulthandler", "resource",
-    "traceback", "warnings", "unittest", "pytest", "nbformat", "types", "weakref", "codecs",
-    "attrgetter", "methodcaller", "operator",
+# Modules an exercise never needs: importing one is worth a look.
+MACHINERY_MODULES = frozenset({
+    "sys", "os", "gc", "inspect", "ctypes", "cffi", "importlib", "pickle", "marshal", "dill", "cloudpickle",
+    "subprocess", "socket", "builtins", "shutil", "pathlib", "threading", "multiprocessing", "signal",
+    "atexit", "types", "weakref", "faulthandler", "resource", "code", "codeop", "runpy", "pty", "mmap",
+    "solutions", "autograder", "IPython", "ipykernel", "nbformat", "traceback", "unittest", "pytest",
 })
-# Attribute names that are ordinary methods elsewhere (`model.eval()`, `torch.compile`, `Image.open`).
-ORDINARY_ATTRIBUTES = frozenset({"eval", "compile", "open", "input", "help", "exit", "quit", "display",
-                                 "io", "types", "signal", "memoryview", "warnings", "traceback"})
-# Dunder attributes and methods a solution may use; every other one is introspection or a
-# disguise (`__eq__` that says yes to anything, `__array__`, `__getattr__`, `__class__`, ...).
-ALLOWED_DUNDERS = frozenset({"__init__", "__repr__", "__str__", "__name__", "__doc__"})
-# A library's own convolution or pooling, by the attribute or imported name it is reached by.
-LIBRARY_OPS = frozenset({
-    "convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve", "oaconvolve",
-    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "conv2d_input", "conv2d_weight", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "lp_pool1d", "lp_pool2d", "max_pool2d_with_indices", "max_unpool2d", "Conv1d", "Conv2d",
-    "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "LPPool2d", "convolution", "polymul", "polynomial",
-    "Polynomial",
+MACHINERY_NAMES = frozenset({
+    "__import__", "eval", "exec", "compile", "globals", "locals", "vars", "breakpoint", "__builtins__",
+    "__builtin__", "__loader__", "__spec__", "setattr", "delattr", "open", "memoryview",
 })
-# On a module (`np.`, `torch.`, `F.`, ...), any routine whose name says convolution or pooling.
-LIBRARY_PATTERN = re.compile(r"conv|correl|pool", re.I)
-# Strings that name a file of the course or a path into it: an exercise never needs them. (Error
-# messages may say anything else: "conv2d expects 4D input" is fine, "convolve" alone is not.)
-SUSPICIOUS_PATH = re.compile(r"(^|/)(solutions|autograder|specs|work|tmp|proc|etc|sandbox|out|root|home)(/|$)"
-                             r"|\.(py|pyc|npy|npz|json|ipynb|db)\b|\.\./")
-# Bases a graded object may not subclass: they would smuggle a fake into the outcomes.
-FAKE_BASES = frozenset({"ndarray", "Tensor", "float", "int", "tuple", "list", "dict", "generic", "number"})
+MACHINERY_ATTRIBUTES = frozenset({
+    "__globals__", "__code__", "__closure__", "__subclasses__", "__bases__", "__mro__", "__dict__",
+    "__class__", "__builtins__", "__import__", "__getattribute__", "f_back", "f_locals", "f_globals",
+    "f_code", "gi_frame", "cr_frame", "ag_frame", "tb_frame", "tb_next", "_getframe", "currentframe",
+    "get_referrers", "get_referents", "get_objects", "settrace", "setprofile", "addaudithook", "audit",
+    "fromfile", "loadtxt", "genfromtxt", "memmap", "frombuffer", "system", "getoutput",
+})
+HARMLESS_MAGICS = frozenset({"timeit", "time", "matplotlib", "precision", "config", "load_ext", "autoreload"})
+# Dunders that make an object pass for an array or a number, or lie about its attributes.
+DISGUISE_DUNDERS = frozenset({
+    "__eq__", "__ne__", "__array__", "__array_function__", "__array_ufunc__", "__array_interface__",
+    "__array_priority__", "__torch_function__", "__torch_dispatch__", "__getattr__", "__getattribute__",
+    "__instancecheck__", "__subclasscheck__", "__float__", "__int__", "__index__", "__bool__", "__class__",
+    "__reduce__", "__reduce_ex__", "__setstate__", "__del__", "__init_subclass__", "__set_name__",
+})
+FAKE_BASES = frozenset({"ndarray", "Tensor", "float", "int", "generic", "number", "floating", "integer"})
+# A family's routines, by the attribute or imported name that reaches them (never a student's own def).
+FAMILY_NAMES = {
+    "convolution": frozenset({
+        "convolve", "correlate", "correlate2", "fftconvolve", "oaconvolve", "convolve2d", "correlate2d",
+        "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "Conv1d", "Conv2d", "Conv3d",
+        "ConvTranspose2d", "convolution", "_convolution", "_convolution_mode", "conv_tbc", "polymul",
+        "mkldnn_convolution", "_conv_depthwise2d", "ndimage", "signal"}),
+    "convolution_backward": frozenset({"conv2d_input", "conv2d_weight", "convolution_backward"}),
+    "autograd": frozenset({"enable_grad", "set_grad_enabled", "func", "vjp", "jvp", "jacrev", "jacfwd",
+                           "jacobian", "hessian", "grad", "_functorch"}),
+    "pooling": frozenset({"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "lp_pool2d", "MaxPool2d",
+                          "AvgPool2d", "LPPool2d", "max_pool2d_with_indices", "adaptive_max_pool2d",
+                          "adaptive_avg_pool2d", "block_reduce", "maximum_filter", "uniform_filter"}),
+    "digits": frozenset({"load_digits", "load_small_digits", "mnist_data", "load_mnist_idx", "fetch_mnist"}),
+}
+FAMILY_MODULES = {"torch": "torch", "scipy": "scipy", "sklearn": "sklearn", "skimage": "skimage",
+                  "reference": "solutions"}
+SUSPICIOUS_PATH = re.compile(r"(^|/)(solutions|autograder|specs|work|proc|sandbox|root|home|dev/shm)(/|$)"
+                             r"|\.(npy|npz|pkl|pickle|json|ipynb|db)\b|\.\./")
+LARGE_STRING = 10_000      # characters (bytes: a tenth of it)
+LARGE_DISPLAY = 300        # items of a list, tuple, set or dict written out
 
 
-def _root_name(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
+def transformed(source: str) -> str:
+    """A cell's source as Python (IPython's `%magic` and `!shell` lines turned into calls)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 -- the plain source is parsed (and its error reported) instead
+        return source
 
 
-def _import_top(alias: ast.alias, node: ast.AST) -> str:
+def _imported(alias: ast.alias, node: ast.AST) -> tuple[str, str]:
+    """(name bound, dotted module or object it binds)."""
     if isinstance(node, ast.ImportFrom):
-        return "." if node.level else (node.module or "").split(".")[0]
-    return alias.name.split(".")[0]
+        base = ("." * node.level) + (node.module or "")
+        return alias.asname or alias.name, f"{base}.{alias.name}"
+    return alias.asname or alias.name.split(".")[0], alias.name if alias.asname else alias.name.split(".")[0]
 
 
-def bound_by_setup(setup_sources: list[str]) -> dict[str, str]:
-    """Names the chapter's setup cells bind, each with the statement that binds it."""
+def setup_bindings(setup_sources: list[str]) -> dict[str, str]:
+    """Names the chapter's setup binds: imports (-> what they bind) and definitions ('def')."""
     names: dict[str, str] = {}
     for source in setup_sources:
         try:
@@ -78,99 +101,96 @@ def bound_by_setup(setup_sources: list[str]) -> dict[str, str]:
         for node in tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for alias in node.names:
-                    bound = alias.asname or alias.name.split(".")[0]
-                    names[bound] = ast.dump(ast.Import(names=[alias])) + ast.dump(node)
+                    name, target = _imported(alias, node)
+                    names[name] = target
             elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
                 names[node.name] = "def"
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for t in targets:
-                    for n in ast.walk(t):
-                        if isinstance(n, ast.Name):
-                            names[n.id] = "assign"
     return names
 
 
-def setup_modules(setup_sources: list[str]) -> set[str]:
-    """Top-level modules the setup cells import: a solution may import them too (torch in ch09)."""
-    found: set[str] = set()
-    for source in setup_sources:
-        try:
-            tree = ast.parse(textwrap.dedent(source))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                found.update(_import_top(a, node) for a in node.names)
-    return found - {"cnnbook", "autograder", "solutions", "."}
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
-def module_aliases(tree: ast.AST, protected: dict[str, str]) -> set[str]:
-    """Names that refer to a module or something reached from one (`m = np.testing`,
-    `import numpy.testing as npt`): assigning into them is monkeypatching."""
-    aliases = {n for n, how in protected.items() if how.startswith("Import(")}
+def flags(source: str, setup_sources: list[str], families: tuple[str, ...] = ()) -> list[str]:
+    """What in this cell a human may want to look at ('line N: ...'); [] for ordinary code. A
+    SyntaxError propagates (the caller reports it)."""
+    tree = ast.parse(transformed(textwrap.dedent(source)))
+    setup = setup_bindings(setup_sources)
+    modules = {n for n, t in setup.items() if t != "def"}
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            aliases.update(a.asname or a.name.split(".")[0] for a in node.names)
-    for _ in range(3):  # aliases of aliases
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
-                value = node.value
-                if isinstance(value, (ast.Name, ast.Attribute)) and _root_name(value) in aliases:
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    aliases.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-    return aliases
-
-
-def suspicious(source: str, setup_sources: list[str]) -> list[str]:
-    """Why this solution source needs a human's eyes (empty: nothing found)."""
-    tree = ast.parse(textwrap.dedent(source))
-    protected = bound_by_setup(setup_sources)
-    allowed = ALLOWED_MODULES | setup_modules(setup_sources)
-    shadowable = protected.keys() | set(dir(builtins)) | module_aliases(tree, protected)
-    found: list[str] = []
-
-    def note(node: ast.AST, what: str) -> None:
-        found.append(f"line {getattr(node, 'lineno', '?')}: {what}")
-
+            modules.update(_imported(a, node)[0] for a in node.names)
+    helpers = {n for n, t in setup.items() if t == "def" or n.startswith("expect_")}
+    family_names = set().union(*(FAMILY_NAMES.get(f, ()) for f in families)) if families else set()
+    family_modules = {FAMILY_MODULES[f] for f in families if f in FAMILY_MODULES}
+    setup_modules = {t.split(".")[0] for t in setup.values() if t != "def"}
     docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                   if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                   and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
-    top_level = set(tree.body)  # at module level, no attribute of anything may be assigned
+    found: list[str] = []
+
+    def note(node: ast.AST, what: str) -> None:
+        item = f"line {getattr(node, 'lineno', '?')}: {what}"
+        if item not in found:
+            found.append(item)
+
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            text = node.value.strip()
-            if text in LIBRARY_OPS or text in SUSPICIOUS_NAMES or SUSPICIOUS_PATH.search(text):
-                note(node, f"a string names {text[:40]!r}")
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
-                top = _import_top(alias, node)
-                if top not in allowed:
-                    note(node, f"imports {top or alias.name!r}, which an exercise has no use for")
-                if alias.name == "*":
-                    note(node, "uses `import *`")
-        elif isinstance(node, ast.Name) and node.id in SUSPICIOUS_NAMES:
-            note(node, f"uses {node.id!r}")
+                name, target = _imported(alias, node)
+                top = target.lstrip(".").split(".")[0]
+                if top in MACHINERY_MODULES:
+                    note(node, f"imports {target.lstrip('.')}")
+                if top in family_modules and top not in setup_modules:
+                    note(node, f"imports {target.lstrip('.')}, which this exercise is to do without")
+                if alias.name in family_names and isinstance(node, ast.ImportFrom):
+                    note(node, f"imports {target}, a library routine for what the exercise asks you to write")
+                if name in setup and setup[name] != target and setup[name] != "def":
+                    note(node, f"rebinds {name!r} (the chapter's setup binds it to {setup[name]})")
+        elif isinstance(node, ast.Name) and node.id in MACHINERY_NAMES and isinstance(node.ctx, ast.Load):
+            note(node, f"uses {node.id}")
         elif isinstance(node, ast.Attribute):
-            if node.attr in SUSPICIOUS_NAMES - ORDINARY_ATTRIBUTES or (
-                    node.attr.startswith("__") and node.attr not in ALLOWED_DUNDERS):
-                note(node, f"uses the attribute {node.attr!r}")
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            note(node, "changes variables outside its function (`global`/`nonlocal`)")
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.name.startswith("__") and node.name not in ALLOWED_DUNDERS:
-                note(node, f"defines the special method {node.name!r}")
+            root = _root(node)
+            if node.attr in MACHINERY_ATTRIBUTES:
+                note(node, f"uses .{node.attr}")
+            if node.attr in family_names and root in modules:
+                note(node, f"calls {ast.unparse(node)}, a library routine for what the exercise asks you to write")
+            if root in family_modules and root not in setup_modules:
+                note(node, f"uses {root}, which this exercise is to do without")
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in ("run_line_magic", "run_cell_magic") \
+                    and not harmless_magic_call(node):
+                note(node, "runs an IPython magic other than %timeit and its kin")
+            if isinstance(node.func, ast.Name) and node.func.id == "type" and len(node.args) == 3:
+                note(node, "creates a class at run time with type(name, bases, namespace)")
+            if _root(node.func) in modules and any(k.arg == "allow_pickle" and _truthy(k.value) for k in node.keywords):
+                note(node, "loads a pickle (allow_pickle=True): that runs code hidden in data")
+        elif isinstance(node, ast.Constant) and id(node) not in docstrings:
+            if isinstance(node.value, bytes) and len(node.value) > LARGE_STRING // 10:
+                note(node, f"a bytes literal of {len(node.value)} bytes")
+            elif isinstance(node.value, str):
+                if len(node.value) > LARGE_STRING:
+                    note(node, f"a string literal of {len(node.value)} characters")
+                elif SUSPICIOUS_PATH.search(node.value):
+                    note(node, f"a string names a path or file: {node.value[:60]!r}")
+                elif node.value in DISGUISE_DUNDERS or node.value in MACHINERY_ATTRIBUTES:
+                    note(node, f"a string names {node.value!r}")
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+            size = len(node.keys) if isinstance(node, ast.Dict) else len(node.elts)
+            if size > LARGE_DISPLAY:
+                note(node, f"a literal with {size} items written out (a table of answers?)")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in DISGUISE_DUNDERS:
+            note(node, f"defines {node.name}, which lets an object pass for an array or a number")
         elif isinstance(node, ast.ClassDef):
             for base in node.bases:
                 base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
                 if base_name in FAKE_BASES:
                     note(node, f"class {node.name} subclasses {base_name}")
-            if node.keywords:
-                note(node, f"class {node.name} has a metaclass or class keywords")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value \
-                and id(node) not in docstrings:  # a docstring is never run: it may name `__init__`
-            note(node, "a string names a special (dunder) attribute")
-        # Assignments and deletions: never into a module, a helper or a builtin.
+            if any(k.arg == "metaclass" for k in node.keywords):
+                note(node, f"class {node.name} has a metaclass")
         targets: list[ast.AST] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
@@ -180,48 +200,22 @@ def suspicious(source: str, setup_sources: list[str]) -> list[str]:
             targets = node.targets
         for target in targets:
             for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]):
-                if isinstance(t, (ast.Attribute, ast.Subscript)):
-                    root = _root_name(t)
-                    if root in shadowable or root is None or node in top_level:
-                        note(node, f"assigns into {root or 'an expression'} (monkeypatching)")
-    for node in tree.body:  # top level: rebinding what the setup or Python itself provides
-        bound: list[tuple[str, str]] = []
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound = [(node.name, "def")]
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With)):
-            targets = (node.targets if isinstance(node, ast.Assign) else
-                       [node.target] if not isinstance(node, ast.With) else
-                       [i.optional_vars for i in node.items if i.optional_vars is not None])
-            bound = [(n.id, "assign") for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                name = alias.asname or alias.name.split(".")[0]
-                bound.append((name, ast.dump(ast.Import(names=[alias])) + ast.dump(node)))
-        for name, how in bound:
-            if name in protected and protected[name] != how and not _same_import(protected[name], how):
-                note(node, f"redefines {name!r}, which the chapter's setup provides")
-            elif name in dir(builtins) and name not in protected:
-                note(node, f"redefines the builtin {name!r}")
+                if isinstance(t, (ast.Attribute, ast.Subscript)) and _root(t) in modules | helpers:
+                    note(node, f"assigns into {_root(t)} (monkeypatching)")
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)) and node in tree.body:
+            bound = [node.name] if not isinstance(node, ast.Assign) else \
+                [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            for name in bound:
+                if name in helpers:
+                    note(node, f"redefines {name!r}, one of the chapter's checking helpers")
     return found
 
 
-def _same_import(setup_how: str, how: str) -> bool:
-    # `import numpy as np` again in a solution cell is harmless: the same alias of the same module.
-    return setup_how.split("Import(names=[alias(")[1:2] == how.split("Import(names=[alias(")[1:2] != []
+def _truthy(node: ast.AST) -> bool:
+    return not (isinstance(node, ast.Constant) and not node.value)
 
 
-def library_ops(source: str, setup_sources: list[str] = ()) -> list[str]:
-    """Library convolution/pooling routines this source reaches by attribute or import."""
-    tree = ast.parse(textwrap.dedent(source))
-    modules = {n for n, how in bound_by_setup(list(setup_sources)).items() if how.startswith("Import(")}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules.update(a.asname or a.name.split(".")[0] for a in node.names)
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and (node.attr in LIBRARY_OPS or (
-                _root_name(node) in modules and LIBRARY_PATTERN.search(node.attr))):
-            found.add(node.attr)
-        elif isinstance(node, ast.ImportFrom):
-            found.update(a.name for a in node.names if a.name in LIBRARY_OPS or LIBRARY_PATTERN.search(a.name))
-    return sorted(found)
+def harmless_magic_call(node: ast.Call) -> bool:
+    """`get_ipython().run_line_magic('timeit', ...)`: what `%timeit` becomes."""
+    return _root(node.func) == "get_ipython" and bool(node.args) and isinstance(node.args[0], ast.Constant) \
+        and node.args[0].value in HARMLESS_MAGICS

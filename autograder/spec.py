@@ -134,8 +134,12 @@ class Spec:
 
     def make_cases(self, seed: str | int = DEFAULT_SEED) -> list[Case]:
         """The cases for grading seed `seed` (this function's own stream of it)."""
+        return self.cases_from(function_seed(seed, self.name))
+
+    def cases_from(self, stream: int) -> list[Case]:
+        """The cases drawn from this function's own seed `stream` (what the box is given)."""
         if _takes_argument(self.cases):
-            return list(self.cases(case_rng(seed, self.name)))
+            return list(self.cases(np.random.default_rng(stream)))
         return list(self.cases())
 
 
