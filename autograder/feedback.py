@@ -39,7 +39,10 @@ def _cases(cases: list[dict]) -> str:
     rows = []
     for c in cases:
         if not c.get("graded"):
-            verdict = "not graded (the exercise statement does not ask for this error)"
+            verdict = ("not graded: the visible test's own inputs" if c.get("visible") else
+                       "not graded: the exercise statement does not ask for this error")
+            if c.get("message"):
+                verdict += f" ({c['message']})"
         elif c.get("message") is None:
             verdict = "right"
         else:

@@ -397,7 +397,7 @@ def _grade_function(name: str, spec, manifest, s: Settings, result: SubmissionRe
         t.messages += messages + cell_notes
         t.cases = [{"index": v.index, "label": v.label, "max_points": round(float(t.max_points * v.weight), 4),
                     "points": 0.0 if used_forbidden or not v.right else round(float(t.max_points * v.weight), 4),
-                    "graded": bool(v.weight), "bad_argument": v.bad_argument,
+                    "graded": bool(v.weight), "bad_argument": v.bad_argument, "visible": v.visible,
                     "message": v.message, "hint": _hint(v.message)} for v in verdicts]
 
 

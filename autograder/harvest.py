@@ -257,7 +257,7 @@ def grade() -> None:
     cell_s = float(limits["cell_s"])
 
     def budget(n_cells: int) -> float:
-        return min(time.monotonic() + cell_s * (n_cells + 1) + 10, end)
+        return min(time.monotonic() + cell_s * WALL_FACTOR * (n_cells + 1) + 10, end)
 
     _log(f"zygote ready {time.monotonic() - _ZYGOTE['start']:.2f} s after boot")
     global _TIMES
@@ -484,12 +484,25 @@ class _Tail(io.TextIOBase):
         return len(str(s))
 
 
+WALL_FACTOR = 4  # a cell may wait (sleep, read) this many times its CPU allowance
+
+
 def _alarm(seconds: float):
+    """Stop the running cell (or the hidden cases) after `seconds` of this process's own CPU time,
+    so that a busy neighbour on the grading machine costs the student nothing; a cell that only
+    waits is stopped after `WALL_FACTOR` times as long on the clock."""
     def ring(signum, frame):
         raise CellTimeout(f"it ran longer than {seconds:g} s and was stopped")
 
+    signal.signal(signal.SIGPROF, ring)
     signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds * WALL_FACTOR)
+
+
+def _stop_alarm() -> None:
+    signal.setitimer(signal.ITIMER_PROF, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _run_cell(shell, cell: dict, cell_s: float, skip_forbidden: bool, number: int) -> dict:
@@ -520,7 +533,7 @@ def _run_cell(shell, cell: dict, cell_s: float, skip_forbidden: bool, number: in
     except BaseException as exc:  # noqa: BLE001 -- the cell stops here, as in Jupyter
         found["error"] = [type(exc).__name__, str(exc)[:1000]]
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        _stop_alarm()
     found["stdout"] = tail.text
     return found
 
@@ -602,7 +615,7 @@ def _hidden_child(shell, name: str, spec, cells: list, cell_s: float, locations:
         write(fd, message({"t": "note", "text": f"the hidden cases stopped: {exc}"}, []))
         return
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        _stop_alarm()
         found = []
         audit("autograder.guard", "records", found)
         write(fd, message({"t": "records", "items": found[:200]}, []))

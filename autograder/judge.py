@@ -29,6 +29,7 @@ class CaseVerdict:
     bad_argument: bool        # the reference raises here (the student must raise ValueError)
     message: str | None       # None: right
     kind: str = ""            # the outcome's kind: value, raised, mutated, forbidden, missing
+    visible: bool = False     # the visible test's own inputs (shown, worth no points)
 
     @property
     def right(self) -> bool:
@@ -83,7 +84,7 @@ def judge_cases(spec: Spec, recorded: Recorded, references: ReferenceCache, seed
                 why = "it did not finish (it ran out of time or memory, or the process died)"
             else:
                 why = "no outcome was recorded"
-            verdicts.append(CaseVerdict(i, case.describe(), weights[i], bad_argument, why, "missing"))
+            verdicts.append(CaseVerdict(i, case.describe(), weights[i], bad_argument, why, "missing", case.is_visible))
             continue
         outcome = got[i]
         if spec.judge is not None:
@@ -98,7 +99,7 @@ def judge_cases(spec: Spec, recorded: Recorded, references: ReferenceCache, seed
                     msg = f"the result could not be judged ({type(exc).__name__}: {exc})"
         else:
             msg = compare(outcome, expected[i], spec)
-        verdicts.append(CaseVerdict(i, case.describe(), weights[i], bad_argument, msg, outcome.kind))
+        verdicts.append(CaseVerdict(i, case.describe(), weights[i], bad_argument, msg, outcome.kind, case.is_visible))
     return verdicts
 
 

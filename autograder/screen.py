@@ -180,8 +180,11 @@ def flags(source: str, setup_sources: list[str], families: tuple[str, ...] = ())
                     note(node, f"a string names {node.value!r}")
         elif isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
             size = len(node.keys) if isinstance(node, ast.Dict) else len(node.elts)
-            if size > LARGE_DISPLAY:
-                note(node, f"a literal with {size} items written out (a table of answers?)")
+            text = sum(len(n.value) for n in ast.walk(node) if isinstance(n, ast.Constant)
+                       and isinstance(n.value, (str, bytes)))
+            if size > LARGE_DISPLAY or text > LARGE_STRING // 2:
+                note(node, f"a literal with {size} items and {text} characters of text written out "
+                           "(a table of answers?)")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in DISGUISE_DUNDERS:
             note(node, f"defines {node.name}, which lets an object pass for an array or a number")
         elif isinstance(node, ast.ClassDef):

@@ -59,6 +59,13 @@ class Case:
     error: str | None = None
     held_out: Any = field(default=None, repr=False, compare=False)
 
+    @property
+    def is_visible(self) -> bool:
+        """A case that repeats a visible test's inputs: public, fixed, shown in feedback, worth no
+        points (answers to it can be written down at home; the points are for the hidden cases)."""
+        text = self.label.lower()
+        return text.startswith("visible") or "visible test" in text
+
     def describe(self) -> str:
         parts = [_short(a) for a in self.args] + [f"{k}={_short(v)}" for k, v in self.kwargs.items()]
         call = f"({', '.join(parts)})"
@@ -310,11 +317,11 @@ def case_weights(cases: Sequence[Case], reference: Sequence[Outcome] | None) -> 
 
     Cases where the reference returns a value (valid inputs) carry at least `VALID_SHARE`. Cases
     where it raises (bad arguments) carry the rest, equally, and only those whose `error` names the
-    statement's words are graded at all (weight 0 otherwise). With no reference (a judged exercise)
-    every case is a valid one."""
+    statement's words are graded at all (weight 0 otherwise). The visible tests' own cases carry
+    nothing (`Case.is_visible`). With no reference (a judged exercise) every case is a valid one."""
     raising = [reference is not None and reference[i].kind == "raised" for i in range(len(cases))]
-    valid = [i for i in range(len(cases)) if not raising[i]]
-    errors = [i for i in range(len(cases)) if raising[i] and cases[i].error]
+    valid = [i for i in range(len(cases)) if not raising[i] and not cases[i].is_visible]
+    errors = [i for i in range(len(cases)) if raising[i] and cases[i].error and not cases[i].is_visible]
     weights = [Fraction(0)] * len(cases)
     if not valid and not errors:
         return weights

@@ -1,7 +1,9 @@
 """Grade a whole class on the fixture chapter, through the real release and the real box.
 
 One class, graded once (module fixture): the reference answers, the blank release, buggy students,
-one honest student who used a library convolution, every hostile family and every broken file.
+one student who used a library convolution, every hostile family and every broken file, and the
+two notebooks of the grading issue's item 5 (a helper in a cell of its own; a name that only an
+edited demonstration cell defines).
 """
 
 from __future__ import annotations
@@ -58,6 +60,21 @@ def graded(tmp_path_factory):
         if builders.function_name(cell) == "scale":
             cell["source"] = builders.FAKE_SHAPE + "\n\ndef scale(x, a):\n    return _Result()\n"
     students["partly_fake"] = json.dumps(partly_fake).encode()
+    own_cell = json.loads(builders.reference_student(source))
+    at = next(i for i, c in enumerate(own_cell["cells"]) if "def scale" in builders._src(c))
+    own_cell["cells"].insert(at, {"cell_type": "code", "metadata": {}, "id": "my-helper", "execution_count": None,
+                                  "outputs": [], "source": "def _as_float(x):\n    return np.asarray(x, dtype=float)\n"})
+    for cell in builders.solution_cells(own_cell):
+        if builders.function_name(cell) == "scale":
+            cell["source"] = "def scale(x, a):\n    return a * _as_float(x)\n"
+    students["helper_in_own_cell"] = json.dumps(own_cell).encode()
+    demo_name = json.loads(builders.reference_student(source))
+    demo = next(c for c in demo_name["cells"] if "time.sleep" in builders._src(c))
+    demo["source"] = builders._src(demo) + "\n\ndef _as_float(x):\n    return np.asarray(x, dtype=float)\n"
+    for cell in builders.solution_cells(demo_name):
+        if builders.function_name(cell) == "scale":
+            cell["source"] = "def scale(x, a):\n    return a * _as_float(x)\n"
+    students["name_from_a_demo"] = json.dumps(demo_name).encode()
     for student, data in students.items():
         path = root / "submitted" / student / CHAPTER / f"{CHAPTER}.ipynb"
         path.parent.mkdir(parents=True)
@@ -106,17 +123,33 @@ def test_broken_submissions_earn_nothing_with_a_reason(graded, kind):
     assert any(reasons), kind
 
 
-def test_a_library_convolution_zeroes_the_submission_for_review(graded):
-    """The rest of the work may be honest, but "points only for honest work" comes first; the flag
-    sends it to a human, who can restore the honest part."""
+def test_a_library_convolution_costs_that_function_alone(graded):
+    """The box refuses np.convolve where the exercise is to write the convolution: that function
+    earns nothing, the others keep their points, and a human is told."""
     result = graded[2]["honest_numpy"]
-    assert result.score == 0
-    assert result.flagged and "convolve" in result.flags[0]
+    assert result.score == POINTS["scale"] + POINTS["count_params"]
+    assert result.flagged and any("convolve" in f for f in result.flags)
+    [test] = [t for t in result.tests if t.function == "moving_sum"]
+    assert test.points == 0 and "library" in " ".join(test.messages) + " ".join(result.flags)
 
 
-def test_one_disguised_result_zeroes_the_submission(graded):
+def test_one_disguised_result_costs_that_function_alone(graded):
     result = graded[2]["partly_fake"]
-    assert result.score == 0 and result.flagged and "_Result" in result.flags[-1]
+    assert result.score == POINTS["moving_sum"] + POINTS["count_params"]
+    assert result.flagged and any("_Result" in f for f in result.flags)
+
+
+def test_a_helper_in_a_cell_of_its_own_runs_as_in_the_notebook(graded):
+    result = graded[2]["helper_in_own_cell"]
+    assert result.score == result.max_score and not result.flagged
+
+
+def test_a_name_missing_only_in_the_grader_says_why(graded):
+    result = graded[2]["name_from_a_demo"]
+    [test] = [t for t in result.tests if t.function == "scale"]
+    assert test.points == 0
+    said = " ".join(test.messages)
+    assert "_as_float" in said and "demonstration cell" in said and "does not run" in said
 
 
 def test_grades_feedback_and_everything_needed_to_regrade_are_kept(graded):

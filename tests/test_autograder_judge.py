@@ -93,3 +93,6 @@ def test_valid_cases_carry_at_least_four_fifths_and_unnamed_errors_nothing():
     assert sum(w[:2]) == Fraction(4, 5) and w[2] == w[3] == Fraction(1, 10)  # errors capped at 20%
     assert _weights("vvr", "nnn") == [Fraction(1, 2), Fraction(1, 2), 0]      # not named: not graded
     assert sum(_weights("vrrrrrr", "nyyyyyy")) == 1
+    visible = case_weights([Case((), label="visible: the notebook's example"), Case(())],
+                           [Outcome("value"), Outcome("value")])
+    assert visible == [0, 1]  # the visible test's own inputs are public: no points
