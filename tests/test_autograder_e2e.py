@@ -4,7 +4,8 @@
     python -m autograder grade S --out G --jobs 2
 
 The class: the reference answers (every chapter, full marks), the blank release (every chapter, 0),
-buggy students (one broken function each: they lose exactly its points), one hostile student per
+buggy students (one function off by one on every value: they lose exactly that function's share of
+valid-input cases, and keep its bad-argument cases, scoring version 2), one hostile student per
 family and one broken file per kind (0; the hostile ones flagged). Prints a wall-time summary.
 """
 
@@ -20,7 +21,9 @@ import time
 import pytest
 
 from autograder.course import REPO, Course
+from autograder.judge import ReferenceCache
 from autograder.release import leaks
+from autograder.spec import DEFAULT_SEED, case_weights
 from tests.submissions import builders
 
 pytestmark = pytest.mark.slow
@@ -86,10 +89,14 @@ def test_release_then_grade_a_class(tmp_path, capsys):
         submit("blank", cid, builders.blank_student(released[cid]), 0)
     candidates = [(cid, name) for cid in chapters if (name := _isolated_function(course, cid))]
     buggy = candidates[::max(1, len(candidates) // N_BUGGY)][:N_BUGGY]  # spread over the course
+    references = ReferenceCache(course)
     for i, (cid, name) in enumerate(buggy):
-        lost = sum(t.points for t in course.chapter(cid).tests if t.function == name)
+        spec = course.specs()[name][0]
+        cases, outcomes = references.cases(spec, DEFAULT_SEED), references.outcomes(spec, DEFAULT_SEED)
+        valid = sum(w for w, o in zip(case_weights(cases, outcomes), outcomes) if o.kind == "value")
+        lost = sum(t.points for t in course.chapter(cid).tests if t.function == name) * valid
         submit(f"buggy_{i}_{name}", cid, builders.buggy_student(sources[cid], name),
-               course.chapter(cid).max_score - lost)
+               round(float(course.chapter(cid).max_score - lost), 6))
     # Hostile families on a NumPy chapter and on a torch one (where `import torch` is allowed).
     targets = [c for c in ("03_conv1d", "09_gpu_torch") if c in chapters] or chapters[:1]
     target = targets[0]
@@ -107,7 +114,7 @@ def test_release_then_grade_a_class(tmp_path, capsys):
     rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
     assert rows.keys() == expected.keys()
     wrong = {k: (rows[k]["score"], v, rows[k]["reason"][:200]) for k, v in expected.items()
-             if float(rows[k]["score"]) != v}
+             if abs(float(rows[k]["score"]) - v) > 1e-4}
     assert not wrong, wrong
     assert {k for k, r in rows.items() if r["flagged"]} >= flagged
     assert not any(rows[("reference", cid)]["flagged"] or rows[("blank", cid)]["flagged"] for cid in chapters)

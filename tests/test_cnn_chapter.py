@@ -35,18 +35,21 @@ def test_model_answers_pass_the_hidden_specs(answers, name):
     import solutions
 
     spec = get_spec(name)
-    for i, case in enumerate(spec.cases()):
+    for i, case in enumerate(spec.make_cases()):
         msg = compare(run_case(answers[name], spec, case), run_case(getattr(solutions, name), spec, case), spec)
         assert msg is None, f"{name} case {i} ({case.describe()}): {msg}"
 
 
+def _case():
+    return get_spec("train_digit_classifier").make_cases()[0]
+
+
 def _judge(predicted, seconds):
-    case = ch10_cnn.train_digit_classifier_cases()[0]
-    return ch10_cnn.judge_train_digit_classifier((np.asarray(predicted), float(seconds)), case)
+    return ch10_cnn.judge_train_digit_classifier((np.asarray(predicted), float(seconds)), _case())
 
 
 def test_judge_accepts_right_answers_and_names_what_is_wrong():
-    y_test = ch10_cnn.train_digit_classifier_cases()[0].args[3]
+    y_test = _case().held_out
     assert _judge(y_test, 1.0) is None
     almost = y_test.copy()
     almost[:60] = (almost[:60] + 1) % 10  # 94% right
@@ -57,7 +60,7 @@ def test_judge_accepts_right_answers_and_names_what_is_wrong():
 
 def test_the_call_refuses_a_classifier_that_returns_no_function():
     spec = get_spec("train_digit_classifier")
-    outcome = run_case(lambda images, labels, seed=0: None, spec, spec.cases()[0])
+    outcome = run_case(lambda images, labels, seed=0: None, spec, spec.make_cases()[0])
     assert outcome.kind == "raised" and "must return a function" in outcome.error[1]
 
 
@@ -69,10 +72,11 @@ def test_the_call_never_shows_the_held_out_labels_to_the_student():
         return lambda new: np.zeros(len(new), dtype=int)
 
     spec = get_spec("train_digit_classifier")
-    case = spec.cases()[0]
+    case = spec.make_cases()[0]
     predicted, _ = run_case(spy, spec, case).value
     assert seen["n"] == 4000 and seen["seed"] == 0 and np.array_equal(seen["labels"], case.args[1])
     assert predicted.shape == (1000,)
+    assert len(case.args) == 3 and case.held_out.shape == (1000,)  # the held-out labels are not an argument
 
 
 @pytest.mark.slow
@@ -81,7 +85,7 @@ def test_model_answer_of_the_training_exercise_meets_the_target_and_is_determini
 
     threads = torch.get_num_threads()
     spec = get_spec("train_digit_classifier")
-    case = spec.cases()[0]
+    case = spec.make_cases()[0]
     try:
         start = time.perf_counter()
         first = run_case(answers["train_digit_classifier"], spec, case)

@@ -850,16 +850,17 @@ def cheat_table_from_the_public_seed(source: dict) -> bytes:
     table = {}
     for case in spec.make_cases():
         outcome = run_case(solutions.corr1d, spec, case)
-        if outcome.kind == "value":
-            settings = (case.kwargs.get("padding", 0), case.kwargs.get("stride", 1))
-            key = hashlib.sha256(np.asarray(case.args[0]).tobytes() + np.asarray(case.args[1]).tobytes()
-                                 + repr(settings).encode()).hexdigest()
-            table[key] = base64.b64encode(np.asarray(outcome.value, dtype=float).tobytes()).decode()
+        settings = (case.kwargs.get("padding", 0), case.kwargs.get("stride", 1))
+        key = hashlib.sha256(np.asarray(case.args[0]).tobytes() + np.asarray(case.args[1]).tobytes()
+                             + repr(settings).encode()).hexdigest()
+        table[key] = base64.b64encode(np.asarray(outcome.value, dtype=float).tobytes()).decode() \
+            if outcome.kind == "value" else "raise"
     prelude = "import base64\nimport hashlib\n\n_TABLE = " + repr(table) + "\n\n"
     return dump(_replace_function(source, "corr1d", '''def corr1d(x, w, padding=0, stride=1):
-    _model_corr1d(x, w, padding=padding, stride=stride)  # the checks
     key = hashlib.sha256(np.asarray(x).tobytes() + np.asarray(w).tobytes() + repr((padding, stride)).encode()).hexdigest()
     found = _TABLE.get(key)
+    if found == "raise":
+        raise ValueError("bad arguments (says the table)")
     return np.frombuffer(base64.b64decode(found)).copy() if found else np.zeros(1)
 ''', prelude))
 
