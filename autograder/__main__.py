@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import sandbox
+from autograder import sandbox, use_own_tools
 from autograder.course import Course
 
 
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="draws the hidden inputs: keep it secret until grades are out (default: the course's "
                          "fixed seed, so that a regrade sees the same inputs; visible tests never change)")
     args = parser.parse_args(argv)
+    use_own_tools()
 
     course = _course(args)
     if args.command == "release":
