@@ -159,8 +159,12 @@ def _visible_backward_batch() -> tuple[np.ndarray, ...]:
     return x, gamma, beta, dy
 
 
-def batchnorm2d_forward_cases() -> list[Case]:
-    rng = np.random.default_rng(1004)
+BN_NOT_4D, BN_SHAPE = "when x is not 4D", "does not have shape (C,)"
+BN_TOO_FEW, BN_EPS, BN_DY = "when a channel has fewer than two values", "when eps is not positive", \
+    "when dy and x have different shapes"
+
+
+def batchnorm2d_forward_cases(rng: np.random.Generator) -> list[Case]:
     seen = _visible_forward_batch()
     big = _bn_problem(rng, (4, 3, 5, 6))
     odd = _bn_problem(rng, (3, 4, 3, 7))
@@ -172,8 +176,10 @@ def batchnorm2d_forward_cases() -> list[Case]:
     return [
         Case((BN_X, BN_GAMMA, BN_BETA), {"eps": 4.0}, label="visible: two examples, two channels, eps = 4"),
         Case(seen, label="visible: a (4, 3, 5, 6) batch against torch's batch_norm"),
-        Case((seen[0], np.ones(4), seen[2]), label="visible: gamma of length 4 for 3 channels (ValueError)"),
-        Case((seen[0][:1, :, :1, :1], *seen[1:]), label="visible: one value per channel (ValueError)"),
+        Case((seen[0], np.ones(4), seen[2]), label="visible: gamma of length 4 for 3 channels (ValueError)",
+             error=BN_SHAPE),
+        Case((seen[0][:1, :, :1, :1], *seen[1:]), label="visible: one value per channel (ValueError)",
+             error=BN_TOO_FEW),
         Case(big[:3], label="another (4, 3, 5, 6) batch"),
         Case(odd[:3], label="non-square maps, four channels"),
         Case(odd[:3], {"eps": 0.1}, label="a larger eps"),
@@ -183,17 +189,16 @@ def batchnorm2d_forward_cases() -> list[Case]:
         Case((np.zeros((2, 3, 2, 2)), np.ones(3), np.zeros(3)), label="all zeros"),
         Case((view[0].transpose(0, 1, 3, 2), *view[1:3]), label="a transposed (non-contiguous) x"),
         Case((large[0] * 1e3 + 1e3, *large[1:3]), label="values of order 1,000"),
-        Case((rng.normal(size=(2, 3, 4)), np.ones(3), np.zeros(3)), label="a 3D x (ValueError)"),
-        Case((big[0], np.ones(4), np.zeros(3)), label="gamma of the wrong length (ValueError)"),
-        Case((big[0], np.ones(3), np.zeros(2)), label="beta of the wrong length (ValueError)"),
+        Case((rng.normal(size=(2, 3, 4)), np.ones(3), np.zeros(3)), label="a 3D x (ValueError)", error=BN_NOT_4D),
+        Case((big[0], np.ones(4), np.zeros(3)), label="gamma of the wrong length (ValueError)", error=BN_SHAPE),
+        Case((big[0], np.ones(3), np.zeros(2)), label="beta of the wrong length (ValueError)", error=BN_SHAPE),
         Case((rng.normal(size=(1, 3, 1, 1)), np.ones(3), np.zeros(3)),
-             label="one value per channel (N*H*W = 1, ValueError)"),
-        Case(big[:3], {"eps": 0.0}, label="eps = 0 (ValueError)"),
+             label="one value per channel (N*H*W = 1, ValueError)", error=BN_TOO_FEW),
+        Case(big[:3], {"eps": 0.0}, label="eps = 0 (ValueError)", error=BN_EPS),
     ]
 
 
-def batchnorm2d_backward_cases() -> list[Case]:
-    rng = np.random.default_rng(1005)
+def batchnorm2d_backward_cases(rng: np.random.Generator) -> list[Case]:
     x_seen, gamma_seen, _, dy_seen = _visible_backward_batch()
     big = _bn_problem(rng, (3, 2, 4, 5))
     odd = _bn_problem(rng, (2, 4, 5, 3))
@@ -206,7 +211,8 @@ def batchnorm2d_backward_cases() -> list[Case]:
         Case((np.ones_like(BN_X), BN_X, BN_GAMMA), {"eps": 4.0},
              label="visible: dy of ones (dx = 0, dgamma = 0, dbeta = 4)"),
         Case((dy_seen, x_seen, gamma_seen), label="visible: a (3, 2, 4, 5) batch against autograd"),
-        Case((dy_seen[:, :, :, :4], x_seen, gamma_seen), label="visible: dy (3, 2, 4, 4), x (3, 2, 4, 5) (ValueError)"),
+        Case((dy_seen[:, :, :, :4], x_seen, gamma_seen), label="visible: dy (3, 2, 4, 4), x (3, 2, 4, 5) (ValueError)",
+             error=BN_DY),
         Case((big[3], big[0], big[1]), label="another (3, 2, 4, 5) batch"),
         Case((odd[3], odd[0], odd[1]), label="non-square maps, four channels"),
         Case((odd[3], odd[0], odd[1]), {"eps": 0.1}, label="a larger eps"),
@@ -216,12 +222,13 @@ def batchnorm2d_backward_cases() -> list[Case]:
         Case((const[3], const[0], const[1]), label="a constant channel (variance 0)"),
         Case((view[3].transpose(0, 1, 3, 2), view[0].transpose(0, 1, 3, 2), view[1]),
              label="a transposed (non-contiguous) x and dy"),
-        Case((big[3][:, :, :, :4], big[0], big[1]), label="dy of another shape than x (ValueError)"),
-        Case((big[3], big[0], np.ones(3)), label="gamma of the wrong length (ValueError)"),
-        Case((rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4)), np.ones(3)), label="a 3D x (ValueError)"),
+        Case((big[3][:, :, :, :4], big[0], big[1]), label="dy of another shape than x (ValueError)", error=BN_DY),
+        Case((big[3], big[0], np.ones(3)), label="gamma of the wrong length (ValueError)", error=BN_SHAPE),
+        Case((rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4)), np.ones(3)), label="a 3D x (ValueError)",
+             error=BN_NOT_4D),
         Case((rng.normal(size=(1, 2, 1, 1)), rng.normal(size=(1, 2, 1, 1)), np.ones(2)),
-             label="one value per channel (N*H*W = 1, ValueError)"),
-        Case((big[3], big[0], big[1]), {"eps": -1e-5}, label="a negative eps (ValueError)"),
+             label="one value per channel (N*H*W = 1, ValueError)", error=BN_TOO_FEW),
+        Case((big[3], big[0], big[1]), {"eps": -1e-5}, label="a negative eps (ValueError)", error=BN_EPS),
     ]
 
 
