@@ -85,8 +85,9 @@ class SubmissionResult:
     def student_notes(self) -> list[str]:
         notes = [self.reason] if self.reason else []
         if self.flags:
+            more = f" (+{len(self.flags) - 8} more)" if len(self.flags) > 8 else ""
             notes.append("Flagged for review by an instructor (your score above is not changed by this): "
-                         + "; ".join(self.flags[:8]) + (f" (+{len(self.flags) - 8} more)" if len(self.flags) > 8 else ""))
+                         + "; ".join(self.flags[:8]) + more)
         return notes
 
 
@@ -250,7 +251,8 @@ def _screen(chapter: Chapter, cells: list[dict], specs: dict, problems: dict[str
         name = cell["id"] if cell["role"] == "solution" else f"your cell {cell['id'].removeprefix('cell_')}"
         spec = specs.get(cell["id"], (None, None))[0] if cell["role"] == "solution" else None
         try:
-            found += [f"{name}: {f}" for f in screen_flags(cell["source"], chapter.setup, spec.families if spec else ())]
+            families = spec.families if spec else ()
+            found += [f"{name}: {f}" for f in screen_flags(cell["source"], chapter.setup, families)]
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             if cell["role"] == "solution":
                 line = getattr(exc, "lineno", None)
@@ -298,7 +300,8 @@ def _explain(text: str, mine, chapter: Chapter) -> str:
             return (f"{text} (in your notebook `{name}` comes from {why}, which the grader does not run; "
                     f"define it in a cell of your own or in the solution cell)")
     for source in chapter.sources:
-        if re.search(rf"from solutions[\w.]* import [^\n]*\b{name}\b|import solutions", source) and _binds(source, name):
+        imports = re.search(rf"from solutions[\w.]* import [^\n]*\b{name}\b|import solutions", source)
+        if imports and _binds(source, name):
             return (f"{text} (in your notebook `{name}` comes from the book's `solutions`, which stays out of "
                     f"the grader's box; define it yourself in a cell of your own or in the solution cell)")
     return text
@@ -392,8 +395,9 @@ def _grade_function(name: str, spec, manifest, s: Settings, result: SubmissionRe
         right = sum(1 for v in verdicts if v.weight and v.right)
         total = sum(1 for v in verdicts if v.weight)
         if verdicts and not used_forbidden:
-            t.messages.insert(0, f"{right} of {total} graded hidden cases right" + (
-                "" if not wrong else f"; first wrong: hidden case {wrong[0].index} ({wrong[0].label}): {wrong[0].message}"))
+            first = f"; first wrong: hidden case {wrong[0].index} ({wrong[0].label}): {wrong[0].message}" \
+                if wrong else ""
+            t.messages.insert(0, f"{right} of {total} graded hidden cases right{first}")
         t.messages += messages + cell_notes
         t.cases = [{"index": v.index, "label": v.label, "max_points": round(float(t.max_points * v.weight), 4),
                     "points": 0.0 if used_forbidden or not v.right else round(float(t.max_points * v.weight), 4),

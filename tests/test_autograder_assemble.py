@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.assemble import (build_notebook, find_solutions, plan_cells, provided_names, solutions_module,
-                                 student_cells)
+from autograder.assemble import (
+    build_notebook,
+    find_solutions,
+    plan_cells,
+    provided_names,
+    solutions_module,
+    student_cells,
+)
 from autograder.course import Course, load_chapter, read_cells
 from tests.submissions import builders
 

@@ -63,7 +63,8 @@ def graded(tmp_path_factory):
     own_cell = json.loads(builders.reference_student(source))
     at = next(i for i, c in enumerate(own_cell["cells"]) if "def scale" in builders._src(c))
     own_cell["cells"].insert(at, {"cell_type": "code", "metadata": {}, "id": "my-helper", "execution_count": None,
-                                  "outputs": [], "source": "def _as_float(x):\n    return np.asarray(x, dtype=float)\n"})
+                                  "outputs": [],
+                                  "source": "def _as_float(x):\n    return np.asarray(x, dtype=float)\n"})
     for cell in builders.solution_cells(own_cell):
         if builders.function_name(cell) == "scale":
             cell["source"] = "def scale(x, a):\n    return a * _as_float(x)\n"

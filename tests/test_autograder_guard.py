@@ -73,7 +73,8 @@ NUMPY_ROUTES = {
                                      ".correlate2(np.ones(3), np.ones(2), 0)",
     "the C module copied elsewhere": "import shutil, importlib.util, tempfile\n"
                                      "path = shutil.copy(np._core._multiarray_umath.__file__, tempfile.mkdtemp())\n"
-                                     "spec = importlib.util.spec_from_file_location('numpy._core._multiarray_umath', path)\n"
+                                     "name = 'numpy._core._multiarray_umath'\n"
+                                     "spec = importlib.util.spec_from_file_location(name, path)\n"
                                      "importlib.util.module_from_spec(spec).correlate2(np.ones(3), np.ones(2), 0)",
     "gc to find the original": "import gc\ngc.get_referrers(np.convolve)",
     "ctypes to the C API": "import ctypes\nctypes.pythonapi.Py_IsInitialized()",
@@ -89,7 +90,8 @@ NUMPY_ROUTES = {
                        "os.symlink('/proc/self/mem', link)\nopen(link, 'rb')",
     "another audit hook": "sys.addaudithook(lambda *a: None)",
     "tracing": "sys.settrace(lambda *a: None)",
-    "the hook's frame": "try:\n    np.convolve([1.0], [1.0])\nexcept BaseException as exc:\n    tb = exc.__traceback__\n"
+    "the hook's frame": "try:\n    np.convolve([1.0], [1.0])\nexcept BaseException as exc:\n"
+                        "    tb = exc.__traceback__\n"
                         "    while tb.tb_next is not None:\n        tb = tb.tb_next\n    tb.tb_frame.f_locals",
 }
 
@@ -107,7 +109,8 @@ def test_what_is_not_forbidden_still_works():
         "sliding_window_view": "np.lib.stride_tricks.sliding_window_view(np.arange(6.0), 3).sum(axis=1)",
         "einsum": "np.einsum('ij,jk->ik', np.ones((2, 3)), np.ones((3, 2)))",
         "math and itertools": "import math, itertools, collections, dataclasses\nmath.floor(2.5)",
-        "a file of one's own": "import tempfile, os\nd = tempfile.mkdtemp()\nopen(os.path.join(d, 'a'), 'w').write('x')",
+        "a file of one's own": "import tempfile, os\nd = tempfile.mkdtemp()\n"
+                               "open(os.path.join(d, 'a'), 'w').write('x')",
     })
     assert set(found.values()) == {"RAN"}, found
 
@@ -123,16 +126,19 @@ TORCH_ROUTES = {
     "mkldnn": "torch.ops.mkldnn._convolution_pointwise(x, w, None, [0, 0], [1, 1], [1, 1], 1, 'none', [], '')",
     "nn.Conv2d": "torch.nn.Conv2d(1, 1, 3)(x)",
     "conv_transpose2d": "F.conv_transpose2d(x, w)",
-    "below autograd": "with torch._C._ExcludeDispatchKeyGuard(torch._C.DispatchKeySet(torch._C.DispatchKey.AutogradCPU)):"
+    "below autograd": "keys = torch._C.DispatchKeySet(torch._C.DispatchKey.AutogradCPU)\n"
+                      "with torch._C._ExcludeDispatchKeyGuard(keys):"
                       "\n    F.conv2d(x, w)",
     "get_kernel at CPU": "k = torch.library.get_kernel(torch.ops.aten.convolution.default, 'CPU')\n"
                          "k.call_boxed(torch._C.DispatchKeySet(torch._C.DispatchKey.CPU), x, w, None, [1, 1], [0, 0],"
                          " [1, 1], False, [0, 0], 1)",
     "torch.jit.script": "f = torch.jit.script(lambda a, b: torch.conv2d(a, b))\nf(x, w)",
-    "the finalizers of the overrides": "import weakref\nfor f in list(weakref.finalize._registry):\n    f()\nF.conv2d(x, w)",
+    "the finalizers of the overrides": "import weakref\nfor f in list(weakref.finalize._registry):\n    f()\n"
+                                       "F.conv2d(x, w)",
     "pooling": "F.max_pool2d(x, 2)",
 }
-TORCH_SETUP = "import torch\nimport torch.nn.functional as F\nx = torch.randn(1, 1, 5, 5)\nw = torch.randn(1, 1, 3, 3)\n"
+TORCH_SETUP = ("import torch\nimport torch.nn.functional as F\n"
+               "x = torch.randn(1, 1, 5, 5)\nw = torch.randn(1, 1, 3, 3)\n")
 
 
 def test_torch_convolution_is_refused_at_the_dispatcher_by_every_route():

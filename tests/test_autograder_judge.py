@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from autograder.course import Course
 from autograder.judge import ReferenceCache, judge_cases, verdict
 from autograder.outcomes import Recorded
-from autograder.spec import DEFAULT_SEED, Case, Outcome, Spec, case_weights
+from autograder.spec import DEFAULT_SEED, Case, Outcome, case_weights
 
 HERE = Path(__file__).parent / "fixture_course"
 COURSE = Course(chapters_dir=HERE / "chapters", spec_files=[HERE / "fixture_specs.py"],

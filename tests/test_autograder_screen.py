@@ -48,7 +48,8 @@ def test_every_hostile_cell_is_flagged(family):
     "def correlate(x, w):\n    return x\n\ndef corr1d(x, w):\n    return correlate(x, w)",
     "def f(w, n):\n    toeplitz = np.zeros((n, n))\n    return toeplitz",
     "import operator\nimport copy\nimport enum\n\ndef f(x):\n    return operator.mul(copy.copy(x), 2)",
-    "def f(x):\n    total = 0\n    def add(v):\n        nonlocal total\n        total += v\n    add(x)\n    return total",
+    "def f(x):\n    total = 0\n    def add(v):\n        nonlocal total\n        total += v\n"
+    "    add(x)\n    return total",
     "from dataclasses import dataclass\n\n@dataclass\nclass Layer:\n    k: int = 3\n\n    def __post_init__(self):\n"
     "        self.k = int(self.k)\n\n    def __call__(self, x):\n        return x * self.k",
     "from collections import namedtuple\nGrads = namedtuple('Grads', 'dx dw db')\n\ndef f(x):\n"
@@ -56,9 +57,11 @@ def test_every_hostile_cell_is_flagged(family):
     "from typing import NamedTuple\n\nclass Grads(NamedTuple):\n    dx: float\n    dw: float",
     "%timeit f(1)\n\ndef f(x):\n    return x",
     "%%timeit\nf(1)",
-    "import math\nfrom functools import reduce\nfrom itertools import product\n\ndef f(n):\n    return math.floor(n / 2)",
+    "import math\nfrom functools import reduce\nfrom itertools import product\n\n"
+    "def f(n):\n    return math.floor(n / 2)",
     'def f(x, w):\n    """Slide `w` over `x` like np.convolve would, __init__ and all."""\n    return x',
-    "class Conv(object):\n    def __init__(self):\n        self.w = 1\n\n    def __repr__(self):\n        return 'Conv'",
+    "class Conv(object):\n    def __init__(self):\n        self.w = 1\n\n"
+    "    def __repr__(self):\n        return 'Conv'",
     "def f(ctx, x):\n    ctx.stride = 2\n    return x",
     "def f(x):\n    out = np.zeros(3)\n    out[0] = x\n    return out",
     "def f(x):\n    return np.asfortranarray(np.fft.irfft(np.fft.rfft(x) * np.fft.rfft(x)))",
@@ -69,7 +72,8 @@ def test_honest_code_raises_no_flag(source):
 
 
 def test_a_torch_import_the_setup_also_makes_is_no_flag():
-    assert flags("from torch.nn import functional as F\nimport torch.nn.functional as F", ["import torch.nn.functional as F"]) == []
+    source = "from torch.nn import functional as F\nimport torch.nn.functional as F"
+    assert flags(source, ["import torch.nn.functional as F"]) == []
 
 
 @settings(max_examples=60, deadline=None)

@@ -38,7 +38,8 @@ def _sliding_cases(rng: np.random.Generator, visible: list[Case]) -> list[Case]:
         Case((rng.normal(size=3), rng.normal(size=5)), label="kernel longer than the input",
              error="a kernel longer than the padded input"),
         Case((x9, rng.normal(size=3)), {"stride": 0}, label="stride 0", error="A non-positive stride"),
-        Case((x9, rng.normal(size=3)), {"padding": -1}, label="negative padding", error="a negative or unknown padding"),
+        Case((x9, rng.normal(size=3)), {"padding": -1}, label="negative padding",
+             error="a negative or unknown padding"),
         Case((x9, rng.normal(size=3)), {"padding": "half"}, label="an unknown padding mode",
              error="a negative or unknown padding"),
     ]

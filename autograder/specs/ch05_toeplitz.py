@@ -38,7 +38,8 @@ def im2col_cases(rng: np.random.Generator) -> list[Case]:
 
     return [
         Case((np.arange(9.0).reshape(1, 1, 3, 3), 2), label="visible example"),
-        Case((r(2, 3, 5, 5), 3), {"stride": 2, "padding": 1}, label="the shapes of the visible shape check, random values"),
+        Case((r(2, 3, 5, 5), 3), {"stride": 2, "padding": 1},
+             label="the shapes of the visible shape check, random values"),
         Case((r(2, 3, 5, 6), (2, 3)), label="batch, channels, non-square kernel"),
         Case((r(1, 2, 7, 6), 3), {"stride": (2, 1)}, label="stride pair"),
         Case((r(1, 2, 7, 8), 3), {"stride": 3}, label="stride that does not divide"),

@@ -47,7 +47,8 @@ def conv_transpose2d_cases(rng: np.random.Generator) -> list[Case]:
         Case((x, w[:2]), label="bad: w has 2 input channels, x has 3", error="mismatched channels"),
         Case((x, w), {"stride": 0}, "bad: stride 0", error="a non-positive stride"),
         Case((x, w), {"padding": -1}, "bad: negative padding", error="a negative padding"),
-        Case((x, w), {"padding": 3}, "bad: padding cuts away the whole output", error="a padding that leaves no output"),
+        Case((x, w), {"padding": 3}, "bad: padding cuts away the whole output",
+             error="a padding that leaves no output"),
     ]
     return cases
 

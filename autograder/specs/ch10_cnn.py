@@ -119,7 +119,8 @@ def output_shapes_cases(rng: np.random.Generator) -> list[Case]:
              error="a window larger than its (padded) input"),
         Case(((1, 32, 32), [("pool", 2, 2)] * 6), label="pooling until nothing is left (ValueError)",
              error="a window larger than its (padded) input"),
-        Case(((1, 8, 8), [("conv", 2, 3, 0, 0)]), label="stride 0 (ValueError)", error="a non-positive kernel or stride"),
+        Case(((1, 8, 8), [("conv", 2, 3, 0, 0)]), label="stride 0 (ValueError)",
+             error="a non-positive kernel or stride"),
         Case(((1, 8, 8), [("upsample", 2)]), label="an unknown kind of layer (ValueError)",
              error="a layer of any other kind"),
     ]

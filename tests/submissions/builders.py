@@ -439,7 +439,8 @@ def _style_helper_cells(source: dict, cid: str) -> dict:
         cells.append(cell)
     first = next(i for i, c in enumerate(cells) if c.get("id", "").startswith("student-helper"))
     cells.insert(first, {"cell_type": "code", "execution_count": None, "id": "student-pair", "metadata": {},
-                         "outputs": [], "source": "def _pair(v):\n    return (v, v) if isinstance(v, int) else tuple(v)\n"})
+                         "outputs": [],
+                         "source": "def _pair(v):\n    return (v, v) if isinstance(v, int) else tuple(v)\n"})
     nb["cells"] = cells
     return nb
 
@@ -463,7 +464,7 @@ LOOPS = {
     _model_corr1d(x, w, padding=padding, stride=stride)  # the argument checks
     x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
     K = len(w)
-    total = {"valid": 0, "same": K - 1, "full": 2 * (K - 1)}.get(padding, None) if isinstance(padding, str) else 2 * padding
+    total = {"valid": 0, "same": K - 1, "full": 2 * (K - 1)}[padding] if isinstance(padding, str) else 2 * padding
     left = {"valid": 0, "same": (K - 1) // 2, "full": K - 1}[padding] if isinstance(padding, str) else padding
     xp = [0.0] * left + list(x) + [0.0] * (total - left)
     out = []
@@ -586,7 +587,8 @@ def _style_issue_examples(source: dict, cid: str) -> dict:
     `__post_init__`, a named-tuple result, `from torch.nn import functional as F`, a `%timeit` line."""
     nb = _style_wrap(CHATTY, CHATTY_CLASS)(source, cid)
     nb = _style_corr2d_from_the_chapter(nb, cid) if cid == "07_channels" else nb
-    torch_chapter = any("import torch" in _src(c) for c in nb["cells"] if "setup" in c.get("metadata", {}).get("tags", []))
+    torch_chapter = any("import torch" in _src(c) for c in nb["cells"]
+                        if "setup" in c.get("metadata", {}).get("tags", []))
     for i, cell in enumerate(solution_cells(nb)):
         name = function_name(cell)
         extra = ISSUE_IMPORTS if i == 0 else ""
@@ -701,7 +703,8 @@ def cheat_numpy_alias(source: dict) -> bytes:
 
 def cheat_torch_alias(source: dict) -> bytes:
     """PyTorch's convolution reached through `torch._convolution_mode` (not `F.conv2d`)."""
-    return dump(_replace_function(source, "conv2d_torch", '''def conv2d_torch(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    return dump(_replace_function(source, "conv2d_torch", '''\
+def conv2d_torch(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     _model_conv2d_torch(x, w, b, stride, padding, dilation, groups)  # the checks
     pair = lambda v: [v, v] if isinstance(v, int) else list(v)
     if isinstance(padding, str):
@@ -759,7 +762,8 @@ def cheat_enable_grad_backward(source: dict) -> bytes:
 
 def cheat_read_the_digits(source: dict) -> bytes:
     """The training exercise "trained" by looking the held-out digits up in the dataset itself."""
-    return dump(_replace_function(source, "train_digit_classifier", '''def train_digit_classifier(images, labels, seed=0):
+    return dump(_replace_function(source, "train_digit_classifier", '''\
+def train_digit_classifier(images, labels, seed=0):
     from cnnbook.data import load_digits
 
     every_image, every_label = load_digits()
@@ -774,7 +778,8 @@ def cheat_read_the_digits(source: dict) -> bytes:
 
 def cheat_frames(source: dict) -> bytes:
     """The training exercise reading the grader's frames for the held-out labels."""
-    return dump(_replace_function(source, "train_digit_classifier", '''def train_digit_classifier(images, labels, seed=0):
+    return dump(_replace_function(source, "train_digit_classifier", '''\
+def train_digit_classifier(images, labels, seed=0):
     import sys
 
     found = []
@@ -857,7 +862,8 @@ def cheat_table_from_the_public_seed(source: dict) -> bytes:
             if outcome.kind == "value" else "raise"
     prelude = "import base64\nimport hashlib\n\n_TABLE = " + repr(table) + "\n\n"
     return dump(_replace_function(source, "corr1d", '''def corr1d(x, w, padding=0, stride=1):
-    key = hashlib.sha256(np.asarray(x).tobytes() + np.asarray(w).tobytes() + repr((padding, stride)).encode()).hexdigest()
+    raw = np.asarray(x).tobytes() + np.asarray(w).tobytes() + repr((padding, stride)).encode()
+    key = hashlib.sha256(raw).hexdigest()
     found = _TABLE.get(key)
     if found == "raise":
         raise ValueError("bad arguments (says the table)")
