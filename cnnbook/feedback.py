@@ -24,18 +24,25 @@ def _fail(what: str, problem: str, hint: str | None) -> None:
     raise CheckFailed(message)
 
 
+SHAPE_HINT = "count the outputs along each axis again, and check which axes the result keeps"
+
+
 def expect_close(got: Any, expected: Any, what: str, hint: str | None = None,
-                 rtol: float = 1e-6, atol: float = 1e-8) -> None:
-    """`got` must be an array (or number) of `expected`'s shape with entries close to it."""
+                 rtol: float = 1e-6, atol: float = 1e-8, shape_hint: str | None = None) -> None:
+    """`got` must be an array (or number) of `expected`'s shape with entries close to it.
+
+    `hint` is about wrong *values* and is shown only for them; a result of the wrong shape (or
+    none at all) gets `shape_hint`, or a general word on shapes: a shape error gets no advice
+    about, say, flipping the kernel."""
     expected = np.asarray(expected, dtype=float)
     if got is None:
-        _fail(what, "returned None: did you forget `return`?", hint)
+        _fail(what, "returned None: did you forget `return`?", None)
     try:
         got_arr = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
-        _fail(what, f"expected an array, got {type(got).__name__}", hint)
+        _fail(what, f"expected an array, got {type(got).__name__}", None)
     if got_arr.shape != expected.shape:
-        _fail(what, f"expected shape {expected.shape}, got {got_arr.shape}", hint)
+        _fail(what, f"expected shape {expected.shape}, got {got_arr.shape}", shape_hint or SHAPE_HINT)
     bad = ~np.isclose(got_arr, expected, rtol=rtol, atol=atol, equal_nan=True)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])

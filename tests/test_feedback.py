@@ -11,15 +11,20 @@ def test_expect_close_passes_and_says_so(capsys):
     assert "ok  f(x)" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("got, fragment", [
-    (None, "forget `return`"),
-    (np.zeros(3), "expected shape (2,), got (3,)"),
-    (np.array([1.0, 5.0]), "index (1,): expected 2, got 5"),
+@pytest.mark.parametrize("got, fragment, value_hint", [
+    (None, "forget `return`", False),
+    (np.zeros(3), "expected shape (2,), got (3,)", False),
+    (np.array([1.0, 5.0]), "index (1,): expected 2, got 5", True),
 ])
-def test_expect_close_explains_failures(got, fragment):
+def test_expect_close_explains_failures_with_a_hint_of_their_kind(got, fragment, value_hint):
+    """The hint about values (a flipped kernel) is given for wrong values only: a shape error is
+    told about shapes."""
     with pytest.raises(CheckFailed, match=r"f\(x\)") as info:
         expect_close(got, [1.0, 2.0], "f(x)", hint="did you flip the kernel?")
-    assert fragment in str(info.value) and "Hint: did you flip" in str(info.value)
+    assert fragment in str(info.value)
+    assert ("Hint: did you flip" in str(info.value)) == value_hint
+    if got is not None and not value_hint:
+        assert "Hint: count the outputs" in str(info.value)
 
 
 def test_expect_equal_and_raises():
