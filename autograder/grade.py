@@ -419,7 +419,11 @@ def _run_in_box(chapter: Chapter, mine, graded: list[str], s: Settings, result: 
                 "limits": {"cell_s": s.limits.cell_s, "notebook_s": s.limits.notebook_s}}
         secrets = {"key": key.hex(), "seeds": {n: function_seed(s.seed, n) for n in graded}}
         module, provided = solutions_module(chapter, s.course) if provided_names(chapter, s.course) else (None, [])
-        populate_scratch(scratch, build_notebook(chapter, provided), s.course.spec_files, plan, secrets, module)
+        notebook = build_notebook(chapter, provided)
+        populate_scratch(scratch, notebook, s.course.spec_files, plan, secrets, module)
+        run_dir.mkdir(parents=True, exist_ok=True)  # what ran, archived from here: the box cannot swap it
+        (run_dir / "notebook.ipynb").write_text(json.dumps(notebook))
+        (run_dir / "plan.json").write_text(json.dumps(plan))
         for item in functions:
             if item["outside"]:
                 spec = specs[item["name"]][0]
@@ -428,7 +432,7 @@ def _run_in_box(chapter: Chapter, mine, graded: list[str], s: Settings, result: 
         box = sandbox.run_boxed(scratch, s.limits, level=s.isolation)
         setup_errors = _executed_setup(scratch)
         _copy_regular_files(scratch / "out", run_dir / "out", re.compile(r"[\w.]+\.json|\w+_\d+_\d+\.npy"))
-        _copy_regular_files(scratch, run_dir, re.compile(r"(notebook|executed|plan)\.ipynb|plan\.json"))
+        _copy_regular_files(scratch, run_dir, re.compile(r"executed\.ipynb"))
         (run_dir / "box.log").write_text(box.log)
         try:
             manifest = outcomes.Manifest(run_dir / "out", key)
