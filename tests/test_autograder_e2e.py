@@ -110,6 +110,12 @@ def test_release_then_grade_a_class(tmp_path, capsys):
     graded = _autograder("grade", str(class_dir), "--out", str(tmp_path / "out"), "--jobs", "2",
                          "--cell-timeout", "20", "--timeout", "60")
     grade_s = time.monotonic() - start
+    with capsys.disabled():
+        print(f"\n[autograder end to end] {len({s for s, _ in expected})} students, {len(expected)} notebooks "
+              f"({len(chapters)} chapters; buggy: {', '.join(n for _, n in buggy)}; hostile on {', '.join(targets)}, "
+              f"broken on {target})\n"
+              f"  release of {len(course.chapter_ids())} chapters: {release_s:.1f} s\n"
+              f"  grading with 2 jobs: {grade_s:.1f} s\n" + graded.stdout)
     assert graded.returncode == 0, graded.stderr[-3000:]
     rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
     assert rows.keys() == expected.keys()
@@ -118,9 +124,3 @@ def test_release_then_grade_a_class(tmp_path, capsys):
     assert not wrong, wrong
     assert {k for k, r in rows.items() if r["flagged"]} >= flagged
     assert not any(rows[("reference", cid)]["flagged"] or rows[("blank", cid)]["flagged"] for cid in chapters)
-    with capsys.disabled():
-        print(f"\n[autograder end to end] {len({s for s, _ in expected})} students, {len(expected)} notebooks "
-              f"({len(chapters)} chapters; buggy: {', '.join(n for _, n in buggy)}; hostile on {', '.join(targets)}, "
-              f"broken on {target})\n"
-              f"  release of {len(course.chapter_ids())} chapters: {release_s:.1f} s\n"
-              f"  grading with 2 jobs: {grade_s:.1f} s\n" + graded.stdout)

@@ -96,7 +96,7 @@ def buggy_student(source: dict, name: str) -> bytes:
 
 # -- hostile students, by family ----------------------------------------------------------------
 
-WRONG = "return np.zeros(1)"
+WRONG = "return np.full(1, np.nan)"  # right on no case, not even by accident (a one-sample input)
 
 
 def edit_tests(released: dict) -> bytes:
