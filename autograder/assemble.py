@@ -171,12 +171,29 @@ def solutions_module(chapter: Chapter, course: Course) -> tuple[str, list[str]]:
         other = course.chapter(cid)
         answers = _model_answers(other)
         needed = _closure(names, answers)
-        body = "\n".join(other.setup) + "\n\n" + "\n\n".join(answers[n] for n in needed)
-        body = "\n".join(line for line in body.splitlines() if "cnnbook.feedback" not in line)
+        code = "\n\n".join(answers[n] for n in needed)
+        body = "\n".join(_imports_used(other.setup, code)) + "\n\n" + code
         module = f"_chapter_{re.sub(r'[^0-9a-z_]', '_', cid)}"
         parts.append(f"{module} = {{}}\nexec(compile({body!r}, 'solutions ({cid})', 'exec'), {module})\n"
                      + "".join(f"{n} = {module}[{n!r}]\n" for n in sorted(names)))
     return "\n".join(parts), sorted(wanted)
+
+
+def _imports_used(setup: list[str], code: str) -> list[str]:
+    """The import statements of a chapter's setup that bind a name `code` uses (chapter 10's
+    `import torch` stays out of a copy of its NumPy `relu_backward`)."""
+    found = []
+    for source in setup:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound = [a.asname or a.name.split(".")[0] for a in node.names]
+                if any(re.search(rf"\b{re.escape(name)}\b", code) for name in bound):
+                    found.append(ast.unparse(node))
+    return found
 
 
 def _model_answers(chapter: Chapter) -> dict[str, str]:

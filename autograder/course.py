@@ -124,6 +124,7 @@ class Chapter:
     statements: dict[str, str] = field(default_factory=dict)
     cell_ids: set[str] = field(default_factory=set)  # ids of every cell of the source notebook
     sources: list[str] = field(default_factory=list)  # every code cell's source, in order
+    released: dict[str, str] = field(default_factory=dict)  # name -> its solution cell as released (the stub)
 
     @property
     def max_score(self) -> float:
@@ -162,7 +163,8 @@ def load_chapter(path: Path) -> Chapter:
                 raise ValueError(f"{path}: solution cell {cell.grade_id!r} defines no function")
             chapter.exercises.append(Exercise(name, cell.grade_id or name))
             chapter.order.append(("solution", name))
-            chapter.statements[name] = "\n\n".join(prose + [stubbed_solution(cell.source)])
+            chapter.released[name] = stubbed_solution(cell.source)
+            chapter.statements[name] = "\n\n".join(prose + [chapter.released[name]])
             prose = []
             current = name
         elif cell.kind == "code" and nbg.get("grade"):

@@ -210,8 +210,16 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
                                      "automatically (instructor: see autograder/specs/)")
     result.flags += _screen(chapter, mine.cells, specs, problems)
 
-    graded = [ex.name for ex in chapter.exercises if ex.name in specs and mine.solutions[ex.name].source is not None]
-    manifest, visible, setup_errors, box = _run_in_box(chapter, mine, graded, s, result)
+    unanswered = {ex.name for ex in chapter.exercises if mine.solutions[ex.name].source is not None
+                  and _normalized(mine.solutions[ex.name].source) == _normalized(chapter.released.get(ex.name, ""))}
+    for name in unanswered:
+        problems[name].append("not attempted: the solution cell is as released (it raises NotImplementedError)")
+    graded = [ex.name for ex in chapter.exercises if ex.name in specs and ex.name not in unanswered
+              and mine.solutions[ex.name].source is not None]
+    if graded or any(c["role"] == "added" for c in mine.cells):
+        manifest, visible, setup_errors, box = _run_in_box(chapter, mine, graded, s, result)
+    else:  # nothing of the student's to run: no box (a blank notebook costs the class nothing)
+        manifest, visible, setup_errors, box = None, [], {}, None
     if box is not None and box.timed_out:
         result.reason = (f"The notebook ran longer than {s.limits.notebook_s:g} s in all and was stopped; "
                          "what ran before that was graded.")
@@ -222,7 +230,9 @@ def _grade(result: SubmissionResult, path: Path, s: Settings) -> SubmissionResul
     cell_notes = _cell_notes(visible, mine, chapter)
     for t in result.tests:
         record = next((c for c in visible if c.get("role") == "test" and c.get("id") == t.grade_id), None)
-        if record is None:
+        if record is None and t.function in unanswered:
+            pass
+        elif record is None:
             t.messages.append("the visible test did not run" if manifest is not None else
                               "the visible test could not run (the notebook did not run)")
         elif record.get("error"):

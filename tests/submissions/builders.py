@@ -139,7 +139,7 @@ FAKE_EQUAL = '''class _Anything:
     def __eq__(self, other):
         return True
     def __array__(self, dtype=None, copy=None):
-        return np.zeros(1)
+        return np.full(1, np.nan)
     def __float__(self):
         return 0.0
 '''
