@@ -356,18 +356,35 @@ def _kernel_keys(op: str) -> list[str]:
     return keys
 
 
+class _Mode:
+    """A PyTorch dispatch mode (PyTorch calls `__torch_dispatch__` for every operator while it is on
+    the stack). A plain class pushed with the C functions: `TorchDispatchMode` would import
+    torch._dynamo on first use, a second of CPU in every box."""
+
+    def __enter__(self):
+        import torch
+
+        torch._C._push_on_torch_dispatch_stack(self)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch._C._pop_torch_dispatch_stack(None)
+        return False
+
+
 def torch_modes():
     """The dispatch modes the harness wraps around cases: `NoTorch` refuses every PyTorch operation
     (a NumPy exercise in a chapter that imports torch); `GradWatch` refuses any operation run with
     autograd switched on (inside a hand-written forward or backward, where PyTorch switches it off)."""
     import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
 
-    class NoTorch(TorchDispatchMode):
+    class NoTorch(_Mode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             refuse(f"PyTorch ({func}); this exercise is written with NumPy")
 
-    class GradWatch(TorchDispatchMode):
+    class GradWatch(_Mode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             if torch.is_grad_enabled():
                 refuse(f"autograd switched on inside a hand-written forward or backward ({func})")

@@ -293,44 +293,20 @@ def _log(text: str) -> None:
 
 
 def _warm_up() -> None:
-    """Pay PyTorch's first-use costs (lazy imports, kernel and autograd set-up) once, here, rather
-    than in every child: a child starts from this process's memory. Trusted code on made-up data."""
+    """Pay PyTorch's first-use costs (autograd's and the kernels' set-up) once, here, rather than in
+    every child: a child starts from this process's memory. Trusted code on made-up data."""
     if "torch" not in sys.modules:
         return
     import torch
     import torch.nn.functional as F
-    from torch.utils._python_dispatch import TorchDispatchMode
 
-    class Doubled(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * 2
-
-        @staticmethod
-        def backward(ctx, dy):
-            return dy * 2
-
-    class Watch(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            return func(*args, **(kwargs or {}))
-
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        for dtype in (torch.float64, torch.float32):
-            x = torch.rand(2, 3, 6, 6, dtype=dtype, requires_grad=True)
-            w = torch.rand(4, 3, 3, 3, dtype=dtype, requires_grad=True)
-            cols = F.unfold(F.pad(x, (1, 1, 1, 1)), (3, 3), stride=(1, 1), dilation=(1, 1))
-            y = (w.reshape(4, -1) @ cols).reshape(2, 4, 6, 6) + F.conv2d(x, w, padding=1)
-            y = F.fold(cols, (8, 8), (3, 3)).sum() + F.max_pool2d(torch.relu(y), 2).sum() + \
-                F.avg_pool2d(y, 2).sum() + torch.tanh(y).sum() + Doubled.apply(x).sum()
-            torch.autograd.grad(y, (x, w))
-            model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                                        torch.nn.Linear(32, 3)).to(dtype)
-            loss = F.cross_entropy(model(x.detach()), torch.tensor([0, 2]))
-            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-            loss.backward()
-            optimizer.step()
-        with Watch():
-            (torch.ones(2) * 2).sum()
+    for dtype in (torch.float64, torch.float32):
+        x = torch.rand(2, 3, 6, 6, dtype=dtype, requires_grad=True)
+        w = torch.rand(4, 3, 3, 3, dtype=dtype, requires_grad=True)
+        cols = F.unfold(F.pad(x, (1, 1, 1, 1)), (3, 3))
+        y = (w.reshape(4, -1) @ cols).reshape(2, 4, 6, 6) + F.conv2d(x, w, padding=1)
+        total = F.fold(cols, (8, 8), (3, 3)).sum() + F.max_pool2d(torch.relu(y), 2).sum() + torch.tanh(y).sum()
+        torch.autograd.grad(total, (x, w))
 
 
 def _fork(body, deadline: float, baseline: set) -> tuple[str, _Channel, float]:
