@@ -566,6 +566,7 @@ def _run_cell(shell, cell: dict, cell_s: float, skip_forbidden: bool, number: in
 def _visible_child(shell, cells: list, cell_s: float, locations: list, fd: int) -> None:
     _scrub()
     guard.block_processes(locations)
+    locations.clear()  # it holds the originals it replaced: nothing may find them through this list
     write = os.write
     guard.seal()
     for number, cell in enumerate(cells):
@@ -583,6 +584,7 @@ def _hidden_child(shell, name: str, spec, cells: list, cell_s: float, locations:
     families = spec.families
     guard.forbid(families, locations, FAMILIES)
     guard.block_processes(locations)
+    locations.clear()  # it holds the originals it replaced: nothing may find them through this list
     # Everything the loop below relies on is bound here, before student code can replace module
     # attributes; a replaced `run_case` or encoder could only misreport values, which are judged
     # outside against the reference anyway.

@@ -59,7 +59,7 @@ def test_a_cheat_earns_nothing_for_its_function_and_is_flagged(graded, family):
 
 
 @pytest.mark.parametrize("family", ["numpy_alias", "pickle_bytes", "spec_copy", "torch_alias", "torch_func_backward",
-                                    "enable_grad_backward", "read_the_digits", "frames"])
+                                    "enable_grad_backward", "read_the_digits", "frames", "frames_to_the_originals"])
 def test_the_other_functions_keep_their_points(graded, family):
     _, results, _ = graded
     cid, function, _ = builders.CHEATS[family]

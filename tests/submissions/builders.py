@@ -871,6 +871,39 @@ def cheat_table_from_the_public_seed(source: dict) -> bytes:
 ''', prelude))
 
 
+def cheat_frames_to_the_originals(source: dict) -> bytes:
+    """The grader's own frames searched for NumPy's original correlate (the guard had to keep it
+    somewhere to replace it, had it not?)."""
+    return dump(_replace_function(source, "corr1d", '''\
+def corr1d(x, w, padding=0, stride=1):
+    import sys
+
+    _model_corr1d(x, w, padding=padding, stride=stride)  # the checks
+    found = []
+
+    def look(value, depth=0):
+        if getattr(value, "__name__", "") in ("correlate", "correlate2") and type(value).__name__ == \
+                "builtin_function_or_method":
+            found.append(value)
+        elif depth < 3 and isinstance(value, (list, tuple)):
+            for item in list(value)[:10000]:
+                look(item, depth + 1)
+        elif depth < 3 and isinstance(value, dict):
+            for item in list(value.values())[:10000]:
+                look(item, depth + 1)
+
+    frame = sys._getframe()
+    while frame is not None:
+        look(dict(frame.f_locals))
+        frame = frame.f_back
+    K = len(w)
+    left = {"valid": 0, "same": (K - 1) // 2, "full": K - 1}[padding] if isinstance(padding, str) else padding
+    total = {"valid": 0, "same": K - 1, "full": 2 * (K - 1)}[padding] if isinstance(padding, str) else 2 * padding
+    xp = np.concatenate([np.zeros(left), np.asarray(x, dtype=float), np.zeros(total - left)])
+    return found[0](xp, np.asarray(w, dtype=float), 0)[::stride] if found else np.zeros(1)
+'''))
+
+
 # family -> (chapter, the function it cheats on, builder)
 CHEATS = {
     "pickle_bytes": ("03_conv1d", "corr1d", cheat_pickle_bytes),
@@ -883,4 +916,5 @@ CHEATS = {
     "spec_copy": ("03_conv1d", "corr1d", cheat_spec_copy),
     "forge_outcomes": ("03_conv1d", "corr1d", cheat_forge_outcomes),
     "table_from_the_public_seed": ("03_conv1d", "corr1d", cheat_table_from_the_public_seed),
+    "frames_to_the_originals": ("03_conv1d", "corr1d", cheat_frames_to_the_originals),
 }
