@@ -47,7 +47,7 @@ def _check_images(x: torch.Tensor, what: str = "x") -> None:
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """(N,): the anisotropic total variation of each image, a sum over channels and pixels,
 
-        TV(x) = sum_{c,i,j} |x[c, i+1, j] - x[c, i, j]| + |x[c, i, j+1] - x[c, i, j]|,
+        TV(x) = sum_{c,u,v} |x[c, u+1, v] - x[c, u, v]| + |x[c, u, v+1] - x[c, u, v]|,
 
     over every pair of vertical and horizontal neighbours (no padding). It is 0 for a flat
     image and grows with the length and contrast of every edge.
