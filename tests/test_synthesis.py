@@ -275,3 +275,20 @@ def test_texture_synthesis_matches_the_style_grams_and_content_alone_keeps_the_c
     content = images((1, 1, 12, 12), 3)
     kept = style_transfer(features, content, style, start=content, style_weight=0.0, steps=5)
     torch.testing.assert_close(kept, content)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_every_synthesis_runs_on_the_model_device_and_agrees_with_the_cpu():
+    model, photo = tiny_cnn(), images((1, 1, 16, 16))
+    on_gpu = tiny_cnn().cuda()
+    cpu = class_model_images(model, [0, 1], (1, 8, 8), steps=5, log_prior=tv_log_prior(0.01), max_jitter=1, noise=0.01)
+    gpu = class_model_images(on_gpu, [0, 1], (1, 8, 8), steps=5, log_prior=tv_log_prior(0.01), max_jitter=1, noise=0.01)
+    assert gpu.device.type == "cuda" and rel_error(gpu, cpu) < 1e-6
+    dreamed = deep_dream(on_gpu[:2], photo.cuda(), steps=3)
+    assert dreamed.device.type == "cuda" and rel_error(dreamed, deep_dream(model[:2], photo, steps=3)) < 1e-6
+    features = RandomFeatures(kernel_sizes=(3,), channels=4).double()          # .cuda() moves a module in place:
+    features_gpu = RandomFeatures(kernel_sizes=(3,), channels=4).double().cuda()  # a second one for the GPU
+    texture = style_transfer(features_gpu, None, photo.cuda(), start=photo.cuda().flip(-1), steps=3)
+    assert texture.device.type == "cuda"
+    assert rel_error(texture, style_transfer(features, None, photo, start=photo.flip(-1), steps=3)) < 1e-6
