@@ -3,8 +3,8 @@
 The weights stay fixed; gradient steps change the image instead:
 
 - `class_model_images`: images a classifier scores as a class, by gradient ascent on
-  log p(x) + score_q(x), the log-posterior log p(x | y = q) up to a constant when the score is
-  log p(y = q | x) (Simonyan, Vedaldi & Zisserman 2014 climb the logit instead). The prior
+  log p(x) + score_q(x), the log-posterior log p(x | t = q) up to a constant when the score is
+  log p(t = q | x) (Simonyan, Vedaldi & Zisserman 2014 climb the logit instead). The prior
   log p(x) is a function (`gaussian_log_prior`, `tv_log_prior`); blur and jitter between steps
   are the implicit priors of Yosinski et al. (2015) and of CS231n's class visualisation.
 - `invert_representation`: an image whose code at some layer matches a target's, with a
@@ -115,13 +115,13 @@ def class_model_images(model: nn.Module, classes: Sequence[int] | torch.Tensor, 
                        start: torch.Tensor | None = None) -> torch.Tensor:
     """One image per entry of `classes`, `(len(classes), *image_shape)`, by gradient ascent on
 
-        J(x) = score_q(x) + log_prior(x),     x_{t+1} = x_t + step_size * dJ/dx (+ N(0, noise^2 I)),
+        J(x) = score_q(x) + log_prior(x),     x_{tau+1} = x_tau + step_size * dJ/dx (+ N(0, noise^2 I)),
 
     from `start` (default: the zero image, as Simonyan et al.), where `score` is `"logit"`
-    (z_q, the score before the softmax) or `"log_prob"` (log p(y = q | x), the lecture's form).
+    (z_q, the score before the softmax) or `"log_prob"` (log p(t = q | x), the lecture's form; t is the label).
     In the lecture's notation the step is eps_2 = step_size and the prior's term eps_1 d log p(x)/dx
-    = step_size * d log_prior/dx; with `gaussian_log_prior(lam)` that is x_{t+1} =
-    (1 - 2 step_size lam) x_t + step_size dz_q/dx.
+    = step_size * d log_prior/dx; with `gaussian_log_prior(lam)` that is x_{tau+1} =
+    (1 - 2 step_size lam) x_tau + step_size dz_q/dx.
 
     Between steps, optionally: every `blur_every` steps blur with `gaussian_blur(., blur_sigma)`
     (Yosinski et al. 2015); each step, compute the gradient at the image rolled by a random
