@@ -83,6 +83,12 @@ function ordinal(n) {
   return { 2: "2nd", 3: "3rd" }[n] || `${n}th`;
 }
 
+/** The bytes of a base64 string, as a Uint8Array. */
+export function decodeBytes(b64) {
+  const raw = atob(b64);
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
 function formatNumber(v) {
   return Number.isInteger(v) ? String(v) : String(Math.round(v * 10000) / 10000);
 }
@@ -135,7 +141,8 @@ function render({ model, el }) {
   el.append(root);
 
   // controls
-  const photoSelect = select(Object.keys(model.get("photos")), model.get("photo"));
+  const photos = () => model.get("photos_b64");  // name -> base64 of size*size bytes
+  const photoSelect = select(Object.keys(photos()), model.get("photo"));
   const presetSelect = select([...Object.keys(model.get("presets")), "custom"], model.get("preset"));
   const rowsSelect = select([...Array(MAX_KERNEL).keys()].map((i) => String(i + 1)), "3");
   const colsSelect = select([...Array(MAX_KERNEL).keys()].map((i) => String(i + 1)), "3");
@@ -241,7 +248,7 @@ function render({ model, el }) {
 
   function update() {
     const n = model.get("size");
-    const pixels = model.get("photos")[model.get("photo")];
+    const pixels = decodeBytes(photos()[model.get("photo")]);
     const image = Float64Array.from(pixels, (p) => p / 255);
     const k = kernel();
     const stride = model.get("stride"), dilation = model.get("dilation"), padding = model.get("padding");
