@@ -117,7 +117,8 @@ function render({ model, el }) {
     const overlap = ss < kk ? " Windows overlap (stride < kernel), so a pixel can collect the gradient of several outputs." : "";
     const skipped = (H - kk) % ss !== 0 || (W - kk) % ss !== 0 || ss > kk
       ? " Pixels that no window covers get no gradient at all." : "";
-    text.textContent = `${how}: output ${oh}×${ow}. ` + (m === "max"
+    const values = y.map((row) => row.map(plainNumber).join(", ")).join("; ");
+    text.textContent = `${how}: output y (${oh}×${ow}) = ${values}. ` + (m === "max"
       ? `y[${si}, ${sj}] = ${plainNumber(y[si][sj])} is x[${wr}, ${wc}], the first maximum of its window: the switch sends all of dy[${si}, ${sj}] there and 0 to the other ${kk * kk - 1} pixels.${overlap}${skipped}`
       : `y[${si}, ${sj}] = ${plainNumber(y[si][sj])} is the mean of ${kk * kk} pixels: each of them receives dy[${si}, ${sj}] / ${kk * kk}.${overlap}${skipped}`);
   }
@@ -128,8 +129,15 @@ function render({ model, el }) {
   s.addEventListener("input", () => set("stride", Number(s.value)));
   output.addEventListener("change", () => set("selected", output.value.split(",").map(Number)));
   shuffle.addEventListener("click", () => {
-    const x = model.get("x");
-    set("x", x.map((row) => row.map(() => Math.floor(Math.random() * 10))));
+    // a new input whose pooled output differs, so that what is announced changes too
+    const x = model.get("x"), k = Math.min(model.get("kernel"), x.length, x[0].length);
+    const before = JSON.stringify(pool(x, k, model.get("stride"), model.get("mode")).y);
+    let next = x;
+    for (let tries = 0; tries < 50; tries++) {
+      next = x.map((row) => row.map(() => Math.floor(Math.random() * 10)));
+      if (JSON.stringify(pool(next, k, model.get("stride"), model.get("mode")).y) !== before) break;
+    }
+    set("x", next);
   });
   picture.addEventListener("click", (event) => {
     const where = event.target.dataset && event.target.dataset.out;
