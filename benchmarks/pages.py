@@ -5,7 +5,8 @@ browser context, so nothing is cached), over a link throttled through the DevToo
 (default 10 Mb/s down, 40 ms latency), all in the same run. For each page it prints
 
 - `bytes`: what crossed the wire (the sum of `encodedDataLength` of every response: headers and
-  bodies as served; the local server sends files uncompressed, as the issue measured them),
+  bodies as served; the local server sends files uncompressed, as the issue measured them, or
+  gzip-compressed text with `--gzip`, as GitHub Pages and most web servers do),
 - `requests`: how many responses,
 - `first paint` and `first contentful paint` (the browser's Paint Timing entries),
 - `load`: the page's load event,
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import http.server
+import io
 import os
 import sys
 import threading
@@ -37,6 +40,31 @@ WIDGET_VIEW = "script[type='application/vnd.jupyter.widget-view+json']"
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+COMPRESSIBLE = (".html", ".js", ".css", ".json", ".svg", ".txt", ".map", ".inv")
+
+
+class _GzipHandler(_QuietHandler):
+    """Text files gzip-compressed (level 6, once per file), as a static web host serves them."""
+
+    cache: dict[str, bytes] = {}
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        if not path.endswith(COMPRESSIBLE) or "gzip" not in self.headers.get("Accept-Encoding", "") \
+                or not os.path.isfile(path):
+            return super().send_head()
+        if path not in self.cache:
+            with open(path, "rb") as f:
+                self.cache[path] = gzip.compress(f.read(), 6)
+        body = self.cache[path]
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
 
 def pages(html: Path) -> list[str]:
@@ -98,6 +126,7 @@ def main(argv=None) -> int:
     parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html", help="the built book")
     parser.add_argument("--mbit", type=float, default=10.0, help="download (and upload) speed, Mb/s")
     parser.add_argument("--latency", type=float, default=40.0, help="round-trip latency added, ms")
+    parser.add_argument("--gzip", action="store_true", help="serve text gzip-compressed, as a web host would")
     parser.add_argument("pages", nargs="*", help="pages to measure (default: all), e.g. chapters/04_conv2d.html")
     args = parser.parse_args(argv)
     if not (args.html / "book" / "intro.html").exists():
@@ -105,11 +134,12 @@ def main(argv=None) -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
-    handler = functools.partial(_QuietHandler, directory=str(args.html))
+    handler = functools.partial(_GzipHandler if args.gzip else _QuietHandler, directory=str(args.html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    print(f"{args.html}: cold loads at {args.mbit:g} Mb/s, {args.latency:g} ms latency, Chromium {CHROMIUM}")
+    print(f"{args.html}: cold loads at {args.mbit:g} Mb/s, {args.latency:g} ms latency, "
+          f"{'gzip-compressed text' if args.gzip else 'uncompressed'}, Chromium {CHROMIUM}")
     header = f"{'page':38} {'bytes':>11} {'requests':>8} {'first paint':>11} {'first contentful':>16} " \
              f"{'load':>7} {'widgets':>7}"
     print(header)
