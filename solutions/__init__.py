@@ -21,6 +21,7 @@ from solutions.variants import (
 )
 from solutions.torch_layers import Conv2dFunction, conv2d_torch
 from solutions.cnn import output_shapes, relu_backward, relu_forward, softmax_cross_entropy
+from solutions.batchnorm import batchnorm2d_backward, batchnorm2d_forward
 from solutions.inside import fgsm, saliency_map
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "conv_transpose2d", "conv_transpose_output_size", "dilate_kernel", "conv2d", "depthwise_conv2d",
     "separable_conv2d", "separate_kernel",
     "conv2d_torch", "Conv2dFunction",
-    "relu_forward", "relu_backward", "softmax_cross_entropy", "output_shapes",
+    "relu_forward", "relu_backward", "softmax_cross_entropy", "output_shapes", "batchnorm2d_forward",
+    "batchnorm2d_backward",
     "saliency_map", "fgsm",
 ]
