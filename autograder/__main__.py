@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import sandbox
+from autograder import sandbox, use_own_tools
 from autograder.course import Course
 
 
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--timeout", type=float, default=sandbox.Limits.notebook_s, help="seconds per notebook")
     gr.add_argument("--memory", type=float, default=4.0, help="GiB of address space per notebook")
     args = parser.parse_args(argv)
+    use_own_tools()
 
     course = _course(args)
     if args.command == "release":
