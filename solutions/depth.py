@@ -51,7 +51,7 @@ class StackLayer(nn.Module):
 def conv_stack(depth: int, channels: int, *, residual: bool = False, batchnorm: bool = False,
                init: str = "he", seed: int = 0) -> nn.ModuleList:
     """`depth` StackLayers, initialised from `seed`: 'he' (N(0, 2 / fan_in), zero bias) or
-    'pytorch' (its default: U(+-1/sqrt(fan_in)) for weights and biases, a third of He's variance)."""
+    'pytorch' (its default: U(+-1/sqrt(fan_in)) for weights and biases, variance 1 / (3 fan_in): a sixth of He's)."""
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     if depth < 1 or channels < 1:

@@ -255,6 +255,15 @@ def test_max_steps_cut_training_short(one_thread):
     assert len(history["loss"]) == 3
 
 
+def test_lenet_with_batchnorm_has_the_same_weights_and_two_norms():
+    plain, normed = lenet5_numpy(seed=4), lenet5_numpy(seed=4, batchnorm=True)
+    norms = [layer for layer in normed.layers if isinstance(layer, BatchNorm2d)]
+    assert [n.gamma.value.shape for n in norms] == [(6,), (16,)]
+    weights = [p.value for p in normed.parameters() if p.value.ndim > 1]
+    assert all(np.array_equal(a.value, b) for a, b in zip([p for p in plain.parameters() if p.value.ndim > 1], weights))
+    assert normed.forward(np.zeros((2, 1, 28, 28))).shape == (2, 10)
+
+
 def test_a_network_with_batchnorm_trains():
     images, labels = tiny_digits()
     rng = np.random.default_rng(10)
