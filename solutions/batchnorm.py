@@ -1,7 +1,8 @@
 """Batch normalisation of convolutional feature maps, training mode (chapter 10).
 
 Ioffe & Szegedy (2015): each channel c of a batch x (N, C, H, W) is standardised with the mean and
-the biased variance of its B = N*H*W values (the book writes B), then scaled and shifted by learned gamma_c, beta_c:
+the biased variance of its B = N*H*W values, then scaled and shifted by
+learned gamma_c, beta_c:
 
     mu_c = mean(x[:, c]),  var_c = mean((x[:, c] - mu_c)**2),
     xhat = (x - mu_c) / sqrt(var_c + eps),   y = gamma_c * xhat + beta_c .
