@@ -8,8 +8,8 @@ import { describeCanvas, ensureStyle, label, liveRegion, paintPixels, range, sel
 export const KERNELS = {
   "1x1 (no spatial extent)": [[1]],
   "3x3 blur": [[1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9]],
-  "3x3 vertical edges (Sobel)": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
-  "3x3 horizontal edges (Sobel)": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
+  "3x3 vertical edges (Sobel)": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+  "3x3 horizontal edges (Sobel)": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
 };
 
 export const PRESETS = {
