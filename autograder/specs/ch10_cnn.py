@@ -72,10 +72,10 @@ def softmax_cross_entropy_cases(rng: np.random.Generator) -> list[Case]:
         Case((rng.normal(size=(6, 4)), rng.integers(0, 4, 6).astype(np.int32)), label="int32 labels"),
         Case((rng.normal(size=(3, 4)), np.array([0, 1])), label="3 rows of logits but 2 labels (ValueError)",
              error="one per row"),
-        Case((rng.normal(size=(3, 4)), np.array([0, 4, 1])), label="a label equal to K (ValueError)",
-             error="integers in 0..K-1"),
+        Case((rng.normal(size=(3, 4)), np.array([0, 4, 1])), label="a label equal to Q (ValueError)",
+             error="integers in 0..Q-1"),
         Case((rng.normal(size=(3, 4)), np.array([0, -1, 1])), label="a negative label (ValueError)",
-             error="integers in 0..K-1"),
+             error="integers in 0..Q-1"),
     ]
 
 
