@@ -878,7 +878,6 @@ def cheat_frames_to_the_originals(source: dict) -> bytes:
 def corr1d(x, w, padding=0, stride=1):
     import sys
 
-    _model_corr1d(x, w, padding=padding, stride=stride)  # the checks
     found = []
 
     def look(value, depth=0):
@@ -900,7 +899,7 @@ def corr1d(x, w, padding=0, stride=1):
     left = {"valid": 0, "same": (K - 1) // 2, "full": K - 1}[padding] if isinstance(padding, str) else padding
     total = {"valid": 0, "same": K - 1, "full": 2 * (K - 1)}[padding] if isinstance(padding, str) else 2 * padding
     xp = np.concatenate([np.zeros(left), np.asarray(x, dtype=float), np.zeros(total - left)])
-    return found[0](xp, np.asarray(w, dtype=float), 0)[::stride] if found else np.zeros(1)
+    return found[0](xp, np.asarray(w, dtype=float), 0)[::stride] if found else np.full(1, np.nan)
 '''))
 
 
