@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--jobs", type=int, default=2)
     gr.add_argument("--cell-timeout", type=float, default=sandbox.Limits.cell_s, help="seconds per cell")
     gr.add_argument("--timeout", type=float, default=sandbox.Limits.notebook_s, help="seconds per notebook")
-    gr.add_argument("--memory", type=float, default=4.0, help="GiB of address space per notebook")
+    gr.add_argument("--memory", type=float, default=4.0, help="GiB of memory per notebook (the whole box)")
+    gr.add_argument("--scheduler", metavar="ADDRESS",
+                    help="grade on a Dask distributed cluster (tls://host:8786; see autograder/README.md)")
+    gr.add_argument("--regrade", action="append", metavar="STUDENT[/CHAPTER]", default=[],
+                    help="grade these again (repeatable); without it, only what has no result yet is graded")
+    gr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="a progress bar (default: when stderr is a terminal)")
     args = parser.parse_args(argv)
 
     course = _course(args)
@@ -57,11 +63,36 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs, --cell-timeout, --timeout and --memory must be positive")
     limits = sandbox.Limits(cell_s=args.cell_timeout, notebook_s=args.timeout,
                             memory_bytes=int(args.memory * (1 << 30)))
+    out = Path(args.out)
+    before = _graded_so_far(out)
     start = time.monotonic()
-    results = grade_class(submissions, Path(args.out), jobs=args.jobs, course=course, limits=limits)
-    print(summary(results, time.monotonic() - start, args.jobs))
-    print(f"grades: {Path(args.out) / 'grades.csv'}   feedback: {Path(args.out) / 'feedback'}/")
+    try:
+        results = grade_class(submissions, out, jobs=args.jobs, course=course, limits=limits,
+                              progress=args.progress, scheduler=args.scheduler, regrade=args.regrade)
+    except (ConnectionError, OSError, RuntimeError, TimeoutError) as exc:
+        if not args.scheduler:
+            raise
+        print(f"error: the cluster at {args.scheduler}: {exc}\n(every result that came back is in "
+              f"{out / 'grades.csv'}; run the same command again to grade the rest)", file=sys.stderr)
+        return 1
+    now = sum(1 for r in results if r.status != "rejected" and (r.student, r.assignment) not in before) \
+        if not args.regrade else None
+    where = f"on the cluster at {args.scheduler}" if args.scheduler else ""
+    print(summary(results, time.monotonic() - start, args.jobs, graded_now=now, where=where))
+    if args.regrade:
+        matched = {(r.student, r.assignment) for r in results}
+        for selector in args.regrade:
+            student, _, chapter = selector.partition("/")
+            if not any(s == student and chapter in ("", a) for s, a in matched):
+                print(f"warning: --regrade {selector} matches no submission", file=sys.stderr)
+    print(f"grades: {out / 'grades.csv'}   feedback: {out / 'feedback'}/")
     return 0
+
+
+def _graded_so_far(out: Path) -> set[tuple[str, str]]:
+    from autograder.results import recorded_keys
+
+    return recorded_keys(out)
 
 
 if __name__ == "__main__":

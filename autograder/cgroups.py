@@ -87,6 +87,32 @@ def _write(path: Path, value: str) -> None:
         f.write(value)
 
 
+def _parent(pid: int) -> int:
+    try:  # the field after the command name, which may itself hold spaces and parentheses
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _related(pid: int) -> bool:
+    """This process, one of its ancestors (a Dask nanny) or one of its descendants."""
+    me = os.getpid()
+    ancestors, p = set(), me
+    while p >= 1 and p not in ancestors:  # up to PID 1 (a container's init may be the nanny)
+        ancestors.add(p)
+        p = _parent(p)
+    if pid in ancestors:
+        return True
+    p = pid
+    for _ in range(64):
+        p = _parent(p)
+        if p == me:
+            return True
+        if p <= 1:
+            return False
+    return False
+
+
 def _v2(mount: str, own: str) -> Hierarchy:
     forced = os.environ.get("AUTOGRADER_CGROUP")
     base = Path(forced) if forced else Path(mount + own)
@@ -100,16 +126,18 @@ def _v2(mount: str, own: str) -> Hierarchy:
                                    "delegated to this user")
     enabled = set((base / "cgroup.subtree_control").read_text().split())
     if not set(CONTROLLERS) <= enabled:
-        procs = [p for p in (base / "cgroup.procs").read_text().split()]
+        procs = [int(p) for p in (base / "cgroup.procs").read_text().split()]
         if procs and not forced:
-            if procs != [str(os.getpid())]:
-                return Hierarchy(0, reason=f"cgroup v2 group {base} holds other processes besides the "
-                                           "grader (run it alone in a delegated group: systemd-run --scope "
+            strangers = [p for p in procs if not _related(p)]
+            if strangers:
+                return Hierarchy(0, reason=f"cgroup v2 group {base} holds processes other than the grader's "
+                                           "(run it in a delegated group of its own: systemd-run --scope "
                                            "-p Delegate=yes ..., or set AUTOGRADER_CGROUP)")
-            try:  # the grader alone in its group: step aside into a leaf, hand the controllers down
-                leaf = base / "grader"
+            try:  # the grader's processes alone (a Dask nanny and its worker, say): step aside into a
+                leaf = base / "grader"  # leaf, so that the controllers can be handed down to boxes
                 leaf.mkdir(exist_ok=True)
-                _write(leaf / "cgroup.procs", str(os.getpid()))
+                for pid in procs:
+                    _write(leaf / "cgroup.procs", str(pid))
             except OSError as exc:
                 return Hierarchy(0, reason=f"cannot use cgroup v2 group {base} ({exc.strerror})")
         try:
