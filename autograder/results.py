@@ -39,13 +39,17 @@ JOURNAL = "grades.journal.jsonl"
 Key = tuple[str, str]
 
 
+def _needs_quote(text: str) -> bool:  # a formula, or text that would read back as an escaped one
+    return text.lstrip("'").startswith(FORMULA_START)
+
+
 def escape_cell(text: str) -> str:
     """A CSV cell a spreadsheet shows as text, never runs as a formula (OWASP's rule)."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if _needs_quote(text) else text
 
 
 def unescape_cell(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+    return text[1:] if text.startswith("'") and _needs_quote(text[1:]) else text
 
 
 def _fmt(value: float) -> str:
