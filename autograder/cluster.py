@@ -3,8 +3,8 @@
     python -m autograder grade submitted --out grading --scheduler tls://scheduler.example.org:8786
 
 - **No shared file system.** The instructor's process reads each notebook and sends its bytes;
-  the course (chapter notebooks, spec files, a reference given as a file) goes to every worker once
-  (`scatter`). A worker grades in a temporary folder with the same box as a local run and sends
+  the course (chapter notebooks, spec files, a reference given as a file) goes to every worker once,
+  with the worker plugin below. A worker grades in a temporary folder with the same box as a local run and sends
   back the record and every file of the run (feedback page, the submission as received, the
   executed notebook and outcomes), which the instructor's process writes into `--out`.
 - **Workers prove they can box.** A worker plugin runs on every worker, now and whenever one joins
@@ -17,8 +17,9 @@
   `distributed.scheduler.allowed-failures` retries (3 by default), as a failed row that says so.
   Every result is recorded (`results.Results`) the moment it arrives, so the instructor's process
   never loses one, and results are keyed by student and chapter, so a task that ran twice is one
-  row. At most a few tasks per worker thread are in flight at once, so a class of any size
-  neither fills the scheduler's memory nor waits on a slow start.
+  row. One task per box slot is in flight at a time, so a class of any size does not fill the
+  scheduler's memory, and a worker's death (or a crashing neighbour) never counts against
+  submissions that were merely queued there.
 - **TLS.** A plain `tcp://` scheduler runs anyone's code (it executes what clients send it); between
   machines use `tls://` with certificates, configured the Dask way (`distributed.comm.tls.*` in a
   Dask config file or `DASK_DISTRIBUTED__COMM__TLS__...` variables: see autograder/README.md).
@@ -26,12 +27,15 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from autograder import sandbox
@@ -39,7 +43,6 @@ from autograder.course import REPO, Course
 
 RESOURCE = "autograder-box"
 PLUGIN_NAME = "autograder-box-check"
-IN_FLIGHT_PER_SLOT = 2
 OUTPUT_FOLDERS = ("feedback", "received", "runs")
 
 
@@ -105,22 +108,40 @@ except ImportError:  # grading on one machine needs no Dask
 
 
 class BoxCheck(WorkerPlugin):
-    """Runs on every worker (and every worker that joins later): a worker that passes
-    `check_worker` offers one `autograder-box` per thread; one that fails offers none."""
+    """Runs on every worker (and every worker that joins or restarts later): a worker that passes
+    `check_worker` gets the course (`bundle`) and offers one `autograder-box` per thread; one that
+    fails offers none. (The scheduler keeps the plugin, so the course survives any worker's death;
+    data scattered to workers would not.)"""
 
     name = PLUGIN_NAME
 
-    def __init__(self, expected_digest: str, reference: str):
+    def __init__(self, expected_digest: str, reference: str, bundle: dict | None = None):
         self.expected_digest = expected_digest
         self.reference = reference
+        self.bundle = bundle
 
     async def setup(self, worker):
         import asyncio
 
-        report = await asyncio.get_running_loop().run_in_executor(
-            None, check_worker, self.expected_digest, self.reference)
+        from distributed.core import Status
+
+        report = await asyncio.get_running_loop().run_in_executor(None, self._check)
         worker.autograder_report = report
         await worker.set_resources(**{RESOURCE: worker.state.nthreads if report["ok"] else 0})
+        if worker.status == Status.running:
+            # The scheduler looks again at tasks that waited for a box (after every worker died,
+            # say) only when a worker starts running: new resources alone do not wake them.
+            worker.status = Status.paused
+            worker.status = Status.running
+
+    def _check(self) -> dict:
+        report = check_worker(self.expected_digest, self.reference)
+        if report["ok"] and self.bundle is not None:
+            try:
+                _worker_course(self.bundle)
+            except Exception as exc:  # noqa: BLE001 -- a worker that cannot read the course grades nothing
+                report = dict(report, ok=False, reasons=[f"cannot load the course ({type(exc).__name__}: {exc})"])
+        return report
 
 
 def worker_report(dask_worker) -> dict:
@@ -131,13 +152,14 @@ _STATE: dict[str, tuple] = {}
 _STATE_LOCK = threading.Lock()
 
 
-def _worker_course(bundle: dict, limits: sandbox.Limits):
+def _worker_course(bundle: dict):
     """The course and settings of a bundle, materialized once per worker process."""
     from autograder.grade import make_settings
 
     with _STATE_LOCK:
         if bundle["digest"] not in _STATE:
-            folder = Path(tempfile.gettempdir()) / f"ag-course-{os.getpid()}-{bundle['digest']}"
+            folder = Path(tempfile.mkdtemp(prefix=f"ag-course-{bundle['digest']}-"))
+            atexit.register(shutil.rmtree, folder, True)
             (folder / "chapters").mkdir(parents=True, exist_ok=True)
             (folder / "specs").mkdir(exist_ok=True)
             for cid, data in bundle["chapters"].items():
@@ -153,15 +175,25 @@ def _worker_course(bundle: dict, limits: sandbox.Limits):
             course = Course(chapters_dir=folder / "chapters", reference=reference,
                             spec_files=sorted((folder / "specs").glob("*.py")))
             course.specs()
-            _STATE[bundle["digest"]] = (course, make_settings(course, folder / "out", limits, sandbox.isolation()))
+            sandbox.warm_up(_setup_imports(course))
+            _STATE[bundle["digest"]] = (course, make_settings(course, folder / "out", None, sandbox.isolation()))
         return _STATE[bundle["digest"]]
 
 
-def grade_task(student: str, assignment: str, data: bytes, bundle: dict, limits: dict) -> dict:
+def _setup_imports(course: Course) -> list[str]:
+    from autograder.grade import setup_imports
+
+    return setup_imports(course, set(course.chapter_ids()))
+
+
+def grade_task(student: str, assignment: str, data: bytes, course_digest: str, limits: dict) -> dict:
     """One submission, on a worker: -> {"record": ..., "files": {relative path: bytes}}."""
     from autograder.grade import _grade_safely, result_record
 
-    course, settings = _worker_course(bundle, sandbox.Limits(**limits))
+    if course_digest not in _STATE:
+        raise RuntimeError(f"this worker has not loaded the course {course_digest} (its check failed?)")
+    course, settings = _STATE[course_digest]
+    settings = dataclasses.replace(settings, limits=sandbox.Limits(**limits))
     with tempfile.TemporaryDirectory(prefix="ag-task-") as tmp:
         out = Path(tmp) / "out"
         path = Path(tmp) / "in" / f"{assignment}.ipynb"
@@ -188,8 +220,6 @@ def _safe_relative(student: str, assignment: str, name: str) -> Path | None:
 
 
 def write_files(out: Path, student: str, assignment: str, files: dict[str, bytes]) -> None:
-    import shutil
-
     from autograder.grade import SAFE_NAME
 
     if not (SAFE_NAME.match(student) and SAFE_NAME.match(assignment)):
@@ -215,17 +245,23 @@ def connect(scheduler: str):
     return Client(scheduler, timeout="30s")
 
 
-def check_workers(client, reference: str) -> dict[str, dict]:
-    """Install the box check on every worker; -> worker address -> report."""
-    client.register_plugin(BoxCheck(code_digest(reference), reference), name=PLUGIN_NAME)
+def check_workers(client, reference: str, bundle: dict | None = None) -> dict[str, dict]:
+    """Install the box check (and the course) on every worker; -> worker address -> report."""
+    client.register_plugin(BoxCheck(code_digest(reference), reference, bundle), name=PLUGIN_NAME)
     return client.run(worker_report)
+
+
+def _slots(client) -> int:
+    """Box slots of the workers that passed the check, now (workers come, go and restart)."""
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    return sum(int(w.get("resources", {}).get(RESOURCE, 0)) for w in workers)
 
 
 def grade_on_cluster(todo, course: Course, limits: sandbox.Limits, out: Path, finished,
                      scheduler: str | None = None, client=None) -> None:
     """Grade `todo` (grade.Submission) on the cluster, calling `finished(result, submission)` in this
     thread as each result arrives."""
-    from distributed import as_completed
+    from distributed import wait
 
     from autograder import outcomes
     from autograder.grade import SubmissionResult, result_from_record
@@ -233,20 +269,19 @@ def grade_on_cluster(todo, course: Course, limits: sandbox.Limits, out: Path, fi
     own = client is None
     client = client or connect(scheduler)
     try:
-        reports = check_workers(client, course.reference)
-        good = [a for a, r in reports.items() if r.get("ok")]
+        bundle = course_bundle(course, {s.assignment for s in todo})
+        reports = check_workers(client, course.reference, bundle)
         for address, report in sorted(reports.items()):
             state = "grades" if report.get("ok") else "REFUSED: " + "; ".join(report.get("reasons", []))
             print(f"worker {address} ({report.get('host', '?')}, {report.get('isolation', '?')}): {state}",
                   file=sys.stderr)
-        if not good:
+        if not any(r.get("ok") for r in reports.values()):
             raise RuntimeError("no worker of the cluster can grade (see the reasons above)")
-        bundle = client.scatter(course_bundle(course, {s.assignment for s in todo}), broadcast=True, hash=False)
         limits_dict = dataclasses.asdict(limits)
-        slots = sum(client.nthreads(good).values())
         queue = list(reversed(todo))  # the first (longest) comes off the end first
         in_flight: dict = {}
-        pending = as_completed()
+        lost: list[str] = []
+        slots, counted = _slots(client), time.monotonic()
 
         def submit_next() -> None:
             s = queue.pop()
@@ -257,28 +292,48 @@ def grade_on_cluster(todo, course: Course, limits: sandbox.Limits, out: Path, fi
                                           reason=f"the submission could not be read ({exc})")
                 finished(failed, s)
                 return
-            future = client.submit(grade_task, s.student, s.assignment, data, bundle, limits_dict,
+            future = client.submit(grade_task, s.student, s.assignment, data, bundle["digest"], limits_dict,
                                    resources={RESOURCE: 1}, pure=False, priority=len(queue),
                                    key=f"grade-{_tag(s.student)}-{_tag(s.assignment)}-{os.urandom(4).hex()}")
             in_flight[future] = s
-            pending.add(future)
 
-        while queue and len(in_flight) < IN_FLIGHT_PER_SLOT * slots:
-            submit_next()
-        for future in pending:
-            s = in_flight.pop(future)
-            try:
-                answer = future.result()
-            except Exception as exc:  # noqa: BLE001 -- KilledWorker, a lost connection to a worker, ...
-                result = SubmissionResult(s.student, s.assignment, status="failed",
-                                          reason=_failure_reason(exc))
-            else:
-                write_files(out, s.student, s.assignment, answer["files"])
-                result = result_from_record(answer["record"])
-            future.release()
-            finished(result, s)
-            while queue and len(in_flight) < IN_FLIGHT_PER_SLOT * slots:
+        def top_up() -> None:
+            # One task per box slot: a worker never holds a queue of tasks that its death (or a
+            # crashing neighbour's) would count against them.
+            nonlocal slots, counted
+            if time.monotonic() - counted > 2:
+                slots, counted = _slots(client), time.monotonic()
+            while queue and len(in_flight) < max(1, slots):
                 submit_next()
+
+        top_up()
+        # No notebook takes longer than its limit and the box's grace: silence beyond that, with
+        # tasks out, means no worker can take them (every finished result is saved already).
+        patience = limits.notebook_s + sandbox.GRACE_S + 120
+        while in_flight:
+            try:
+                wait(list(in_flight), timeout=patience, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                raise RuntimeError(f"no result from the cluster for {patience:.0f} s with {len(in_flight)} "
+                                   "submission(s) out: are there workers that passed the check?") from None
+            for future in [f for f in in_flight if f.done()]:
+                s = in_flight.pop(future)
+                try:
+                    answer = future.result()
+                except Exception as exc:  # noqa: BLE001 -- told apart below
+                    if type(exc).__name__ == "KilledWorker":
+                        finished(SubmissionResult(s.student, s.assignment, status="failed",
+                                                  reason=_failure_reason(exc)), s)
+                    else:  # the cluster's trouble, not the submission's: no row, so a rerun grades it
+                        lost.append(f"{s.student}/{s.assignment} ({type(exc).__name__}: {exc})")
+                else:
+                    write_files(out, s.student, s.assignment, answer["files"])
+                    finished(result_from_record(answer["record"]), s)
+                future.release()
+            top_up()
+        if lost:
+            raise RuntimeError(f"{len(lost)} submission(s) were not graded because of the cluster, e.g. "
+                               f"{lost[0]}; run the same command again to grade them")
     finally:
         if own:
             client.close()
@@ -289,7 +344,5 @@ def _tag(name: str) -> str:
 
 
 def _failure_reason(exc: Exception) -> str:
-    if type(exc).__name__ == "KilledWorker":
-        return ("not graded: grading this submission ended its cluster worker every time it was tried "
-                f"({exc}); an instructor should look at it")
-    return f"not graded: the cluster task failed ({type(exc).__name__}: {exc})"
+    return ("not graded: grading this submission ended its cluster worker every time it was tried "
+            f"({exc}); an instructor should look at it")
