@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 # 32 and 3x faster at batch 64 (PyTorch's LeNet training: unchanged).
 export GLIBC_TUNABLES := glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728
 
-.PHONY: setup book test lint unit lab release grade bench clean
+.PHONY: setup book test lint unit lab student release grade bench gpu-check chromium clean
 
 # Python packages into .venv; the browser libraries the book serves (MathJax, require.js, the
 # widget runtime) from npm into node_modules, exactly as package-lock.json pins them.
@@ -27,10 +27,13 @@ NODE_STAMP := node_modules/.installed
 
 setup: $(STAMP) $(NODE_STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	set -o pipefail; $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 \
 		| { grep -v "is ignored: it is neither" || true; }
+	# the course package (cnnbook, solutions), editable, so notebooks import it from any folder
+	cd / && env -u PYTHONPATH $(BIN)/python -c "import cnnbook, solutions" 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e $(CURDIR)
 	$(BIN)/python -m pip check
 	touch $@
 
@@ -49,11 +52,25 @@ lint: setup
 unit: setup
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
-test: setup lint book
+# The browser tests drive Debian's Chromium: installed here when missing (root or sudo), or the
+# exact command to run is printed.
+chromium:
+	tools/ensure_chromium
+
+test: setup lint book chromium
 	$(BIN)/python -m pytest
 
-lab: setup
-	$(BIN)/jupyter lab chapters/
+# A student's workspace: workspace/<id>/<id>.ipynb (put your instructor's notebooks there; any
+# chapter missing is copied from the book's student versions in student/, never over your work).
+lab: $(STAMP)
+	mkdir -p workspace
+	for nb in student/*.ipynb; do id=$$(basename $$nb .ipynb); \
+		test -e workspace/$$id/$$id.ipynb || install -D -m 644 $$nb workspace/$$id/$$id.ipynb; done
+	$(BIN)/jupyter lab --notebook-dir=workspace
+
+# The chapters' install cells and the student versions in student/ (commit what changes).
+student: $(STAMP)
+	$(BIN)/python tools/student_notebooks.py
 
 release: setup
 	$(BIN)/python -m autograder release --out release
@@ -65,5 +82,9 @@ grade: setup
 bench: setup
 	$(BIN)/python -m benchmarks
 
+# On a machine with CUDA: the CUDA tests, chapters 9 and 10 on the GPU, errors against the CPU, timings.
+gpu-check: $(STAMP)
+	$(BIN)/python tools/gpu_check.py
+
 clean:
-	rm -rf _build release grading .pytest_cache .hypothesis
+	rm -rf _build release grading .pytest_cache .hypothesis  # never workspace/: students' work

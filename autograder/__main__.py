@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import sandbox
+from autograder import sandbox, use_own_tools
 from autograder.course import Course
 
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="a progress bar (default: when stderr is a terminal)")
     args = parser.parse_args(argv)
+    use_own_tools()
 
     course = _course(args)
     if args.command == "release":

@@ -222,3 +222,27 @@ class Course:
 
     def reference_function(self, name: str):
         return getattr(_load_module(self.reference), name)
+
+
+STUDENT_ANSWER = "YOUR ANSWER HERE"
+
+
+def student_notebook(notebook: dict) -> dict:
+    """The student version of a source notebook (a dict, the JSON of an .ipynb), as nbgrader's
+    generate step makes it, without its checksums: solution code stubbed (`stubbed_solution`),
+    written answers emptied, hidden tests cut (`visible_part`), outputs cleared. Input unchanged.
+
+    The book serves this version for download, Binder and Colab, and `make lab` opens it;
+    `python -m autograder release` runs nbgrader itself for the version instructors hand out."""
+    out = json.loads(json.dumps(notebook))
+    for cell in out.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if meta.get("solution"):
+            source = stubbed_solution(source) if cell.get("cell_type") == "code" else STUDENT_ANSWER
+        if cell.get("cell_type") == "code":
+            source = visible_part(source)
+            cell["outputs"], cell["execution_count"] = [], None
+        cell["source"] = source
+    return out

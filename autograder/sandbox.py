@@ -830,9 +830,25 @@ def _run_notebook(workdir: str, config: dict) -> int:
     # sys.path[0] is this file's folder (autograder/): out with it; the scratch folder goes first.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [workdir] + [p for p in sys.path if p and os.path.abspath(p) != here and p != workdir]
+    _forget_editable_installs()
     executed = EXECUTED_IN_BOX if config["level"] != "none" else os.path.join(workdir, "executed.ipynb")
     return run_cells(os.path.join(workdir, "notebook.ipynb"), executed,
                      float(config["limits"]["cell_s"]))
+
+
+def _forget_editable_installs() -> None:
+    """An editable install of the course package (`pip install -e .`, as `make setup` does) adds an
+    import hook that maps `solutions` to the repository. Inside the box the repository is out of
+    sight anyway (namespaces); without namespaces the hook would hand a submission the reference,
+    so it goes, with the path entries it added."""
+    def editable(hook) -> bool:  # a finder class, an instance or a bound method of the hook's module
+        return str(getattr(hook, "__module__", None) or type(hook).__module__).startswith("__editable__")
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not editable(f)]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if not editable(h)]
+    for name in [m for m in sys.modules if m.startswith("__editable__")]:
+        del sys.modules[name]
+    sys.path_importer_cache.clear()
 
 
 class CellTimeout(BaseException):

@@ -16,10 +16,12 @@ from solutions.pooling import (
 )
 from solutions.channels import conv2d_backward, conv2d_forward
 from solutions.variants import (
-    conv2d, conv_transpose2d, depthwise_conv2d, dilate_kernel, separable_conv2d, separate_kernel,
+    conv2d, conv_transpose2d, conv_transpose_output_size, depthwise_conv2d, dilate_kernel, separable_conv2d,
+    separate_kernel,
 )
 from solutions.torch_layers import Conv2dFunction, conv2d_torch
 from solutions.cnn import output_shapes, relu_backward, relu_forward, softmax_cross_entropy
+from solutions.batchnorm import batchnorm2d_backward, batchnorm2d_forward
 from solutions.inside import fgsm, saliency_map
 
 __all__ = [
@@ -30,8 +32,10 @@ __all__ = [
     "conv_matrix", "im2col", "corr2d_backward", "numerical_gradient",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward", "l2pool2d_forward",
     "conv2d_forward", "conv2d_backward",
-    "conv_transpose2d", "dilate_kernel", "conv2d", "depthwise_conv2d", "separable_conv2d", "separate_kernel",
+    "conv_transpose2d", "conv_transpose_output_size", "dilate_kernel", "conv2d", "depthwise_conv2d",
+    "separable_conv2d", "separate_kernel",
     "conv2d_torch", "Conv2dFunction",
-    "relu_forward", "relu_backward", "softmax_cross_entropy", "output_shapes",
+    "relu_forward", "relu_backward", "softmax_cross_entropy", "output_shapes", "batchnorm2d_forward",
+    "batchnorm2d_backward",
     "saliency_map", "fgsm",
 ]

@@ -176,22 +176,45 @@ def conv_geometry(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride, pa
     return stride, dilation, pads, out
 
 
-def transpose_geometry(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride, padding, dilation):
+def transpose_length(n: int, kernel_size: int, stride: int, padding: int, dilation: int,
+                     output_padding: int = 0, axis: str = "input length") -> int:
+    """`(n - 1)*s - 2p + d*(k - 1) + output_padding + 1`: the output length of a transposed conv
+    along one axis (PyTorch's rule), after checking `output_padding` and that one pixel is left.
+
+    `output_padding` must be smaller than the stride or the dilation (a larger one would add rows
+    that no stride of the convolution it transposes could have cut off); the padding crops
+    `p` entries from each end, so it may not eat the whole output.
+    """
+    if not (output_padding < stride or output_padding < dilation):
+        raise ValueError(f"output_padding ({output_padding}) must be smaller than the stride ({stride}) "
+                         f"or the dilation ({dilation})")
+    out = (n - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    if out <= 0:
+        raise ValueError(f"padding {padding} is too large: the output would be {out} long for an {axis} "
+                         f"of {n} (at least 1 is needed)")
+    return out
+
+
+def transpose_geometry(in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride, padding, dilation,
+                       output_padding=0):
     """Stride, dilation, `((p, p), (q, q))` padding and output `(H', W')` of a transposed conv.
 
-    Along each axis the output has `(n - 1)*s - 2p + d*(k - 1) + 1` entries: the padding crops
-    the output, so it is an int or an `(h, w)` pair (no padding strings), and must leave one pixel.
+    Along each axis the output has `(n - 1)*s - 2p + d*(k - 1) + output_padding + 1` entries
+    (`transpose_length`): the padding crops the output, so it is an int or an `(h, w)` pair (no
+    padding strings), and must leave one pixel.
     """
     if isinstance(padding, str):
-        raise ValueError(f"conv_transpose2d takes an int or (h, w) padding, not {padding!r}")
+        raise ValueError(f"a transposed convolution takes an int or (h, w) padding, not {padding!r}")
     stride = positive_pair(stride, "stride")
     dilation = positive_pair(dilation, "dilation")
     ph, pw = as_pair(padding, "padding")
     if min(ph, pw) < 0:
         raise ValueError(f"padding must be non-negative, got {padding!r}")
+    extra = as_pair(output_padding, "output_padding")
+    if min(extra) < 0:
+        raise ValueError(f"output_padding must be non-negative, got {output_padding!r}")
     pads = ((ph, ph), (pw, pw))
-    out = tuple((n - 1) * s - 2 * p[0] + d * (k - 1) + 1
-                for n, s, p, d, k in zip(in_hw, stride, pads, dilation, kernel_hw, strict=True))
-    if min(out) <= 0:
-        raise ValueError(f"padding {padding!r} is too large: the output would be {out}")
+    out = tuple(transpose_length(n, k, s, p[0], d, op, axis)
+                for n, k, s, p, d, op, axis in zip(in_hw, kernel_hw, stride, pads, dilation, extra,
+                                                   ("input height", "input width"), strict=True))
     return stride, dilation, pads, out

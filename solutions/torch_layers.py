@@ -166,14 +166,15 @@ def avgpool2d_torch(x: torch.Tensor, kernel_size=2, stride=None) -> torch.Tensor
 # -- transposed convolution by matmul + fold -----------------------------------------------
 
 def conv_transpose2d_torch(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0, dilation=1,
-                           groups: int = 1) -> torch.Tensor:
+                           groups: int = 1, output_padding=0) -> torch.Tensor:
     """Transposed convolution, equal to `torch.nn.functional.conv_transpose2d` (and to the NumPy
     `conv_transpose2d`, with the same arguments and errors).
 
     x (N, C_in, H, W), w (C_in, C_out // groups, KH, KW) -> (N, C_out, H', W') with
-    H' = (H - 1) * s - 2p + d*(KH - 1) + 1. Every input pixel stamps its (dilated) kernel, scaled,
-    onto the output at stride s (`F.fold` adds the stamps up); then p rows and columns are
-    cropped from each side. It is the adjoint of conv2d with the same weights and geometry.
+    H' = (H - 1) * s - 2p + d*(KH - 1) + output_padding + 1. Every input pixel stamps its (dilated)
+    kernel, scaled, onto the output at stride s (`F.fold` adds the stamps up); `output_padding`
+    zero rows and columns go below and to the right; then p rows and columns are cropped from each
+    side. It is the adjoint of conv2d with the same weights and geometry.
     """
     _check_ndim(x, 4, "x", "(N, C_in, H, W)")
     _check_ndim(w, 4, "w", "(C_in, C_out // groups, KH, KW)")
@@ -187,11 +188,14 @@ def conv_transpose2d_torch(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0
         raise ValueError(f"groups={groups} must divide the {c_in} input channels")
     kh, kw = positive_pair(tuple(w.shape[2:]), "kernel size")
     stride, dilation, ((ph, _), (pw, _)), (out_h, out_w) = transpose_geometry((h, wd), (kh, kw), stride,
-                                                                              padding, dilation)
-    full_h, full_w = out_h + 2 * ph, out_w + 2 * pw  # the output before the padding is cropped
+                                                                              padding, dilation, output_padding)
+    # the stamps cover (n - 1)*s + d*(k - 1) + 1 pixels per axis; output_padding adds zeros after them
+    stamped_h = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1
+    stamped_w = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1
     c_out = w.shape[1] * groups
     w_groups = w.reshape(groups, c_in // groups, -1).transpose(1, 2)             # (G, C_out/G*KH*KW, C_in/G)
     cols = torch.matmul(w_groups, x.reshape(n, groups, c_in // groups, h * wd))  # (N, G, C_out/G*KH*KW, HW)
-    full = F.fold(cols.reshape(n, c_out * kh * kw, h * wd), (full_h, full_w), (kh, kw),
+    full = F.fold(cols.reshape(n, c_out * kh * kw, h * wd), (stamped_h, stamped_w), (kh, kw),
                   dilation=dilation, stride=stride)
-    return full[:, :, ph: full_h - ph, pw: full_w - pw]
+    full = F.pad(full, (0, out_w + 2 * pw - stamped_w, 0, out_h + 2 * ph - stamped_h))
+    return full[:, :, ph: ph + out_h, pw: pw + out_w]

@@ -20,20 +20,23 @@ import numpy as np
 from solutions._validate import (
     as_array,
     as_images,
+    as_int,
     conv_weight,
     positive_int,
     positive_pair,
     transpose_geometry,
+    transpose_length,
 )
 from solutions.channels import _grouped, conv2d_general, conv2d_input_grad
 
 
-def conv_transpose2d(x, w, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+def conv_transpose2d(x, w, stride=1, padding=0, dilation=1, groups=1, output_padding=0) -> np.ndarray:
     """`torch.nn.functional.conv_transpose2d`: `x (N, C_in, H, W)`, `w (C_in, C_out // groups, KH, KW)`.
 
-    Output size per axis: `(n - 1)*s - 2p + d*(k - 1) + 1`. It is the gradient-to-input map of
-    `conv2d(., w, stride, padding, dilation, groups)` on an input of that size, so
-    `<conv2d(u, w), v> == <u, conv_transpose2d(v, w)>` for all `u`, `v`.
+    Output size per axis: `conv_transpose_output_size(n, k, s, p, output_padding, d)`. It is the
+    gradient-to-input map of `conv2d(., w, stride, padding, dilation, groups)` on an input of that
+    size, so `<conv2d(u, w), v> == <u, conv_transpose2d(v, w)>` for all `u`, `v`; `output_padding`
+    picks which of the input sizes a strided convolution maps to the same output size that is.
     """
     x = as_images(x)
     groups = positive_int(groups, "groups")
@@ -46,9 +49,34 @@ def conv_transpose2d(x, w, stride=1, padding=0, dilation=1, groups=1) -> np.ndar
     c_out = w.shape[1] * groups
     w = conv_weight(w, c_out, groups)  # w is a conv weight from C_out to C_in channels
     h, wd = x.shape[2:]
-    stride, dilation, pads, out_hw = transpose_geometry((h, wd), w.shape[2:], stride, padding, dilation)
+    stride, dilation, pads, out_hw = transpose_geometry((h, wd), w.shape[2:], stride, padding, dilation,
+                                                        output_padding)
     x_mat = _grouped(x.transpose(1, 2, 3, 0).reshape(x.shape[1], -1), groups)  # (G, C_in/G, H*W*N)
     return np.ascontiguousarray(conv2d_input_grad(x_mat, w, out_hw, pads, (h, wd), stride, dilation, groups))
+
+
+def conv_transpose_output_size(n, kernel_size, stride=1, padding=0, output_padding=0, dilation=1) -> int:
+    """`(n - 1)*s - 2p + d*(k - 1) + output_padding + 1`: the length of a transposed convolution's
+    output along one axis of length `n` (PyTorch's rule, the size `conv_transpose2d` produces).
+
+    Read it backwards: a convolution with the same `k, s, p, d` maps that many pixels back to `n`.
+    With stride `s > 1` it maps `s` input lengths to the same `n` (the floor in `conv_output_size`);
+    the transposed one returns the shortest of them, plus `output_padding` (smaller than `s` or `d`).
+
+    >>> conv_transpose_output_size(5, 3, stride=2, padding=1), conv_transpose_output_size(5, 3, 2, 1, 1)
+    (9, 10)
+    """
+    n = positive_int(n, "n")
+    k = positive_int(kernel_size, "kernel_size")
+    s = positive_int(stride, "stride")
+    d = positive_int(dilation, "dilation")
+    p = as_int(padding, "padding")  # no padding strings: the padding crops the output
+    if p < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    extra = as_int(output_padding, "output_padding")
+    if extra < 0:
+        raise ValueError(f"output_padding must be non-negative, got {output_padding!r}")
+    return transpose_length(n, k, s, p, d, extra)
 
 
 def dilate_kernel(w, dilation) -> np.ndarray:

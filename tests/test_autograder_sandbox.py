@@ -60,6 +60,21 @@ def test_the_repository_the_network_and_other_files_are_out_of_reach(tmp_path):
     assert [out for out, _ in ran] == ["False False", "False", "True", "offline", shadow, "read-only"]
 
 
+def test_an_editable_install_of_the_course_does_not_reach_into_the_box(tmp_path):
+    # `make setup` installs the course package editable into the venv the box runs; even with no
+    # namespaces at all (the weakest level), its import hook must not hand out the reference.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import importlib.util\nprint(importlib.util.find_spec('solutions') is None)")]
+    nbformat.write(nb, scratch / "notebook.ipynb")
+    box = sandbox.run_boxed(scratch, LIMITS, level="none")
+    executed = json.loads((scratch / "executed.ipynb").read_text())
+    assert box.returncode == 0, box.log
+    assert executed["cells"][0]["outputs"][0]["text"].strip() == "True"
+
+
 def test_each_cell_has_a_time_limit_and_the_rest_still_runs(tmp_path):
     start = time.monotonic()
     box, ran = run(tmp_path, "while True:\n    pass", "import time\ntime.sleep(60)",

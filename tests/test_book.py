@@ -22,6 +22,9 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 import nbgrader_cells  # noqa: E402
 import offline_assets  # noqa: E402
+import student_links  # noqa: E402
+
+from autograder.course import student_notebook  # noqa: E402
 
 # The chapters of COURSE.md, in order.
 CHAPTERS = ["01_mlp_on_images", "02_parameter_sharing", "03_conv1d", "04_conv2d", "05_toeplitz_backprop",
@@ -150,10 +153,23 @@ def test_a_cell_of_hidden_tests_only_is_removed_from_the_page():
     assert cell["source"] == "" and "remove-cell" in cell["metadata"]["tags"]
 
 
-def test_downloaded_notebook_keeps_solution_markers():
-    shown = nbgrader_cells.book_notebook(_notebook(), fold_solutions=False)
-    assert "### BEGIN SOLUTION" in shown["cells"][1]["source"]
-    assert "HIDDEN" not in shown["cells"][2]["source"]
+def test_the_downloaded_and_launched_notebook_is_the_student_version():
+    student = student_notebook(_notebook())
+    assert student["cells"][1]["source"] == "def corr1d(x, w):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+    assert student["cells"][2]["source"] == "expect_close(corr1d(1, 2), 1)\n"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/chapters/04_conv2d.ipynb",
+     "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/student/04_conv2d.ipynb"),
+    ("https://colab.research.google.com/github/o/r/blob/main/chapters/10_cnn.ipynb",
+     "https://colab.research.google.com/github/o/r/blob/main/student/10_cnn.ipynb"),
+    ("https://hub.example/hub/user-redirect/git-pull?repo=x&urlpath=lab%2Ftree%2Fr%2Fchapters%2F03_conv1d.ipynb",
+     "https://hub.example/hub/user-redirect/git-pull?repo=x&urlpath=lab%2Ftree%2Fr%2Fstudent%2F03_conv1d.ipynb"),
+    ("https://example.org/mychapters/03_conv1d.ipynb", "https://example.org/mychapters/03_conv1d.ipynb"),
+])
+def test_launch_buttons_open_the_student_version(url, expected):
+    assert student_links.student_url(url) == expected
 
 
 @pytest.mark.parametrize("chapter", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.stem)

@@ -30,7 +30,8 @@ def answers():
     return namespace
 
 
-@pytest.mark.parametrize("name", ["relu_forward", "relu_backward", "softmax_cross_entropy", "output_shapes"])
+@pytest.mark.parametrize("name", ["relu_forward", "relu_backward", "softmax_cross_entropy", "output_shapes",
+                                  "batchnorm2d_forward", "batchnorm2d_backward"])
 def test_model_answers_pass_the_hidden_specs(answers, name):
     import solutions
 

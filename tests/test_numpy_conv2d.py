@@ -8,6 +8,7 @@ contract's rule, so the test does not share the reference's padding code.
 
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from solutions.toeplitz import col2im, conv_matrix, im2col
 from solutions.variants import (
     conv2d,
     conv_transpose2d,
+    conv_transpose_output_size,
     depthwise_conv2d,
     dilate_kernel,
     separable_conv2d,
@@ -217,6 +219,36 @@ def test_conv_transpose2d_is_adjoint_on_its_own_output_size(geo):
     u = rng.standard_normal(u_shape)
     assert np.vdot(conv2d(u, w, **args), v) == pytest.approx(np.vdot(u, conv_transpose2d(v, w, **args)),
                                                              rel=1e-10, abs=1e-10)
+
+
+@SETTINGS
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(1, 3), st.integers(0, 3), st.integers(0, 2),
+       st.integers(1, 3))
+def test_conv_transpose_output_size_is_the_size_torch_produces(n, k, s, p, extra, d):
+    """The length along the first spatial axis; torch refuses exactly where the reference raises."""
+    x, w = torch.zeros(1, 1, n, 2), torch.zeros(1, 1, k, 1)
+    try:
+        expected = F.conv_transpose2d(x, w, stride=(s, 1), padding=(p, 0), output_padding=(extra, 0),
+                                      dilation=(d, 1)).shape[2]
+    except RuntimeError:  # output_padding not below the stride or the dilation, or no output left
+        with pytest.raises(ValueError):
+            conv_transpose_output_size(n, k, s, p, extra, d)
+        return
+    assert conv_transpose_output_size(n, k, s, p, extra, d) == expected
+    assert conv_transpose2d(np.zeros((1, 1, n, 1)), np.zeros((1, 1, k, 1)), (s, 1), (p, 0), (d, 1),
+                            output_padding=(extra, 0)).shape[2] == expected
+
+
+@SETTINGS
+@given(st.integers(1, 8), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.integers(1, 3), st.data())
+def test_a_convolution_maps_the_transposed_output_size_back_to_n(n, k, s, p, d, data):
+    """Read backwards: for every output_padding below the stride, conv_output_size undoes it."""
+    extra = data.draw(st.integers(0, s - 1))
+    try:
+        m = conv_transpose_output_size(n, k, s, p, extra, d)
+    except ValueError:
+        return  # the padding leaves nothing
+    assert conv_output_size(m, k, s, p, d) == n
 
 
 @SETTINGS

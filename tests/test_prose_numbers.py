@@ -3,7 +3,8 @@
 A markdown cell that quotes a computed number lists it in its metadata, `"pins": [...]`. Each pin is
 either a string that appears both in the cell's text and in the text output of a code cell above it,
 or a pair `[prose, output]` when the two spell the same value differently ("4,000" in a sentence,
-"4000" printed). The outputs are those of `make book` (`_build/jupyter_execute/`), so a change that
+"4000" printed). The outputs are those `make book` executed for the chapter as it is now (its
+execution cache, `_build/.jupyter_cache`, matched the way the build matches it), so a change that
 moves a printed number fails here until the sentence says the same.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-EXECUTED = REPO / "_build" / "jupyter_execute" / "chapters"
+CACHE = REPO / "_build" / ".jupyter_cache"
 CHAPTERS = sorted(p.stem for p in (REPO / "chapters").glob("*.ipynb"))
 
 
@@ -69,12 +70,36 @@ def test_a_pin_must_be_printed_above_and_said_in_the_text():
     assert len(unpinned({"cells": [before, code]}, {"cells": [code]})) == 1  # printed only below
 
 
+def executed(chapter: str) -> dict | None:
+    """The chapter as `make book` last executed it, outputs included; None if the book's execution
+    cache holds no run of the chapter's current code. (`_build/jupyter_execute/` is no substitute:
+    a rebuild that finds the outputs in the cache writes the notebook there without them.)"""
+    import sys
+
+    import nbformat
+    from jupyter_cache import get_cache
+
+    sys.path.insert(0, str(REPO / "book" / "_ext"))
+    try:
+        import execution_key
+        import nbgrader_cells
+    finally:
+        sys.path.pop(0)
+    # the notebook exactly as the build hands it to the cache: hidden tests cut, sources stamped
+    text = nbgrader_cells.book_notebook_text((REPO / "chapters" / f"{chapter}.ipynb").read_text())
+    text = execution_key.stamp_ipynb(text, execution_key.fingerprint(execution_key.watched_files(REPO), REPO))
+    try:
+        _, merged = get_cache(CACHE).merge_match_into_notebook(nbformat.reads(text, as_version=4))
+    except KeyError:
+        return None
+    return json.loads(nbformat.writes(merged))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_prose_numbers_are_the_executed_outputs(chapter):
-    executed = EXECUTED / f"{chapter}.ipynb"
-    if not executed.exists():
-        pytest.skip("the book has not been built (make book)")
+    run = executed(chapter) if CACHE.exists() else None
+    assert run is not None, f"no executed run of {chapter}'s current code: build the book (make book) first"
     source = json.loads((REPO / "chapters" / f"{chapter}.ipynb").read_text())
-    problems = unpinned(source, json.loads(executed.read_text()))
+    problems = unpinned(source, run)
     assert not problems, "\n".join(problems)

@@ -204,9 +204,11 @@ def transpose_problems(draw):
     h, wd = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     full = [(n - 1) * s + d * (k - 1) + 1 for n, s, d, k in zip((h, wd), stride, dilation, (kh, kw))]
     padding = (draw(st.integers(0, (full[0] - 1) // 2)), draw(st.integers(0, (full[1] - 1) // 2)))
+    output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
     seed = draw(st.integers(0, 2**16))
     x, w = randn(2, c_in, h, wd, seed=seed), randn(c_in, c_out // groups, kh, kw, seed=seed + 1)
-    return x, w, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return x, w, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
+                  "output_padding": output_padding}
 
 
 @FEW

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: the grader's reading of cells lives in autograder/
     sys.path.insert(0, str(ROOT))
 
-from autograder.course import defined_names, stubbed_solution, visible_part  # noqa: E402
+from autograder import use_own_tools  # noqa: E402
+from autograder.course import defined_names, student_notebook  # noqa: E402
 
 COURSE = ROOT.parent / "shared" / "COURSE.md"
 
@@ -86,14 +87,7 @@ def structure_problems(nb, chapter_id: str) -> list[str]:
 
 def student_version(nb):
     """What nbgrader's generate step makes of the source notebook (close enough to test with)."""
-    student = copy.deepcopy(nb)
-    for c in student.cells:
-        meta = nbgrader_meta(c)
-        if meta.get("solution"):
-            c.source = stubbed_solution(c.source) if c.cell_type == "code" else "YOUR ANSWER HERE"
-        if meta.get("grade") and c.cell_type == "code":
-            c.source = visible_part(c.source)
-    return student
+    return nbformat.from_dict(student_notebook(nb))
 
 
 def execute(nb, path: Path, allow_errors: bool, quick: bool, timeout: int) -> tuple[object, float]:
@@ -127,6 +121,7 @@ def main() -> int:
     parser.add_argument("--no-student", action="store_true", help="skip the student-version run")
     parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
     args = parser.parse_args()
+    use_own_tools()
     path = args.notebook.resolve()
     nb = nbformat.read(path, as_version=4)
     ok = True

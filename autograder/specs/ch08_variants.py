@@ -1,5 +1,5 @@
 """Hidden tests of chapter 8 (variants): transposed, dilated, grouped, depthwise and separable
-convolution, and the separation of a rank-1 kernel.
+convolution, the output size of a transposed convolution, and the separation of a rank-1 kernel.
 
 Beyond the visible tests: batches, several channels, non-square images and kernels, strides,
 paddings and dilations as ints and (h, w) pairs, string paddings with dilation (PyTorch's 'same'
@@ -48,6 +48,49 @@ def conv_transpose2d_cases() -> list[Case]:
         Case((x, w), {"stride": 0}, "bad: stride 0"),
         Case((x, w), {"padding": -1}, "bad: negative padding"),
         Case((x, w), {"padding": 3}, "bad: padding cuts away the whole output"),
+    ]
+    return cases
+
+
+def conv_transpose_output_size_cases() -> list[Case]:
+    rng = np.random.default_rng(86)
+    cases = [
+        Case((3, 3), label="visible test: no padding, stride 1: n + k - 1"),
+        Case((5, 3), {"stride": 2, "padding": 1}, "visible test: stride 2, padding 1"),
+        Case((5, 3), {"stride": 2, "padding": 1, "output_padding": 1}, "visible test: output_padding adds one"),
+        Case((4, 4), {"stride": 2, "padding": 1}, "visible test: kernel 4, stride 2, padding 1 doubles"),
+        Case((3, 3), {"dilation": 2}, "visible test: dilation 2"),
+        Case((5, 3), {"padding": 2}, "full padding k - 1 gives back n"),
+        Case((28, 2), {"stride": 2}, "U-Net's 2x2 up-convolution, stride 2"),
+        Case((3, 1), {"stride": 3}, "1x1 kernel, stride 3: gaps between the pixels"),
+        Case((7, 3), {"stride": 3, "padding": 1, "output_padding": 2}, "output_padding 2 below stride 3"),
+        Case((4, 3), {"output_padding": 1, "dilation": 2}, "stride 1: output_padding below the dilation"),
+        Case((6, 5), {"stride": 2, "padding": 3, "output_padding": 1, "dilation": 2}, "everything at once"),
+        Case((1, 3), {"padding": 1}, "one pixel out"),
+        Case((1, 1), label="one pixel in, 1x1 kernel: one pixel out"),
+        Case((1, 4), {"stride": 5}, "one pixel in: the stride does not matter"),
+        Case((200, 7), {"stride": 4, "padding": 3}, "a long axis"),
+    ]
+    for _ in range(4):  # sizes no visible test fixes
+        n, k, s, d = (int(v) for v in (rng.integers(2, 40), rng.integers(1, 8), rng.integers(1, 5),
+                                       rng.integers(1, 4)))
+        extra = int(rng.integers(0, max(s, d)))
+        largest = ((n - 1) * s + d * (k - 1) + extra) // 2  # the largest padding that leaves a pixel
+        p = int(rng.integers(0, min(largest, d * (k - 1)) + 1))
+        cases.append(Case((n, k), {"stride": s, "padding": p, "output_padding": extra, "dilation": d},
+                          f"drawn sizes: n {n}, kernel {k}"))
+    cases += [
+        Case((5, 3), {"stride": 2, "output_padding": 2}, "bad: output_padding equal to the stride"),
+        Case((5, 3), {"output_padding": 1}, "bad: output_padding 1 with stride 1 and dilation 1"),
+        Case((5, 3), {"stride": 2, "output_padding": -1}, "bad: negative output_padding"),
+        Case((5, 3), {"padding": -1}, "bad: negative padding"),
+        Case((0, 3), label="bad: n 0"),
+        Case((5, 0), label="bad: kernel_size 0"),
+        Case((5, 3), {"stride": 0}, "bad: stride 0"),
+        Case((5, 3), {"dilation": 0}, "bad: dilation 0"),
+        Case((-2, 3), label="bad: negative n"),
+        Case((1, 3), {"padding": 2}, "bad: padding leaves an output smaller than 1"),
+        Case((1, 2), {"padding": 1}, "bad: padding leaves an output of 0"),
     ]
     return cases
 
@@ -187,6 +230,8 @@ def call_separate_kernel(fn, case: Case):
 
 SPECS = [
     Spec("conv_transpose2d", "08_conv_variants", cases=conv_transpose2d_cases, forbidden=FORBIDDEN),
+    Spec("conv_transpose_output_size", "08_conv_variants", cases=conv_transpose_output_size_cases,
+         forbidden=("torch", "solutions")),
     Spec("dilate_kernel", "08_conv_variants", cases=dilate_kernel_cases, forbidden=FORBIDDEN),
     Spec("conv2d", "08_conv_variants", cases=conv2d_cases, forbidden=FORBIDDEN),
     Spec("depthwise_conv2d", "08_conv_variants", cases=depthwise_cases, forbidden=FORBIDDEN),

