@@ -43,8 +43,25 @@ def main(argv: list[str] | None = None) -> int:
                     help="grade these again (repeatable); without it, only what has no result yet is graded")
     gr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="a progress bar (default: when stderr is a terminal)")
+    gr.add_argument("--gradebook", nargs="?", const="", metavar="ROOT",
+                    help="also write the scores into nbgrader's gradebook of the course root ROOT "
+                         "(default: the one autograder/nbgrader_config.py uses), for formgrader")
+
+    ex = sub.add_parser("export", help="automatic, written and total points per student and chapter, "
+                                       "from nbgrader's gradebook, into one CSV")
+    ex.add_argument("--root", default=None, help="nbgrader's course root (default: as nbgrader_config.py)")
+    ex.add_argument("--out", default="final-grades.csv")
     args = parser.parse_args(argv)
     use_own_tools()
+
+    if args.command == "export":
+        from autograder.gradebook import export
+        from autograder.release import nbgrader_root
+
+        root = Path(args.root) if args.root else nbgrader_root()
+        n = export(root, Path(args.out))
+        print(f"{n} rows (student, chapter) from {root / 'gradebook.db'} into {args.out}")
+        return 0
 
     course = _course(args)
     if args.command == "release":
@@ -87,6 +104,18 @@ def main(argv: list[str] | None = None) -> int:
             if not any(s == student and chapter in ("", a) for s, a in matched):
                 print(f"warning: --regrade {selector} matches no submission", file=sys.stderr)
     print(f"grades: {out / 'grades.csv'}   feedback: {out / 'feedback'}/")
+    if args.gradebook is not None:
+        from autograder.gradebook import sync
+        from autograder.release import nbgrader_root
+        from autograder.results import Results
+
+        root = Path(args.gradebook) if args.gradebook else nbgrader_root()
+        written, problems = sync(Results(out).load().rows(), root, out / "received")
+        for problem in problems:
+            print(f"gradebook: {problem}", file=sys.stderr)
+        print(f"gradebook: {written} submissions in {root / 'gradebook.db'} (formgrader shows them)")
+        if problems:
+            return 1
     return 0
 
 
