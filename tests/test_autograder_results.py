@@ -160,3 +160,13 @@ def test_cgroup_v2_steps_the_grader_aside_into_a_leaf_to_hand_controllers_to_box
     assert found.version == 2 and found.parents == {"unified": base}
     assert (base / "grader" / "cgroup.procs").read_text() == str(os.getppid())  # the last one written
     assert (base / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+
+
+def test_a_code_cell_too_large_to_screen_cheaply_is_refused_with_the_reason():
+    from autograder.course import MAX_CODE_CELL_CHARS, NotebookError, read_cells
+
+    cell = {"cell_type": "code", "source": ("x = " + "[" * 150 + "]" * 150 + "\n") * (MAX_CODE_CELL_CHARS // 300 + 1),
+            "metadata": {}}
+    nb = json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+    with pytest.raises(NotebookError, match="more than the grader reads"):
+        read_cells(nb)
