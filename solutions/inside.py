@@ -5,6 +5,8 @@
 - `fgsm`: the fast gradient sign method, one step that raises the loss as much as a max-norm
   budget `eps` allows (Goodfellow, Shlens & Szegedy 2015, "Explaining and Harnessing
   Adversarial Examples").
+- `margin_gradient`: the signed gradient of one class's score minus another's, the local
+  direction that moves a decision between the two.
 
 Both differentiate with `torch.autograd.grad` with respect to a copy of the input only, so the
 model's parameters keep whatever `.grad` they had, and both leave the model in its current
@@ -16,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["saliency_map", "fgsm"]
+__all__ = ["saliency_map", "fgsm", "margin_gradient"]
 
 
 def _as_batch(model: torch.nn.Module, x, labels) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,3 +76,25 @@ def fgsm(model: torch.nn.Module, x, labels, eps: float, clip=(0.0, 1.0)) -> torc
     (grad,) = torch.autograd.grad(F.cross_entropy(scores, labels), x)
     adversarial = x.detach() + eps * grad.sign()
     return adversarial if clip is None else adversarial.clamp(clip[0], clip[1])
+
+
+def margin_gradient(model: torch.nn.Module, x, labels, rivals) -> torch.Tensor:
+    """(N, C, H, W): d (score_label - score_rival) / d x for each image, signed.
+
+    The argmax between two classes depends only on the difference of their scores (the logits),
+    so this is the change of the image that moves the decision towards `labels` and away from
+    `rivals` fastest, to first order; `saliency_map`'s magnitudes of each score separately do not
+    say that. Same conventions as `saliency_map` (a copy of x; parameters' .grad untouched).
+    """
+    x, labels = _as_batch(model, x, labels)
+    rivals = torch.as_tensor(rivals, device=x.device)
+    if rivals.shape != labels.shape or rivals.dtype.is_floating_point or rivals.dtype == torch.bool:
+        raise ValueError(f"rivals must be integers of shape {tuple(labels.shape)}, got {rivals.dtype} "
+                         f"{tuple(rivals.shape)}")
+    rivals = rivals.long()
+    scores = _class_scores(model, x, labels)
+    if rivals.numel() and (rivals.min() < 0 or rivals.max() >= scores.shape[1]):
+        raise ValueError(f"rivals must lie in 0..{scores.shape[1] - 1}, got {rivals.min()}..{rivals.max()}")
+    margin = (scores.gather(1, labels[:, None]) - scores.gather(1, rivals[:, None])).sum()
+    (grad,) = torch.autograd.grad(margin, x)
+    return grad

@@ -152,7 +152,7 @@ def train_torch(model: torch.nn.Module, images, labels, *, epochs: int = 1, batc
                 scheduler.step()
                 history["loss"].append(loss.item())
                 correct += int((logits.argmax(dim=1) == y[batch]).sum())
-                seen += len(batch)
+                seen += y[batch].numel()  # labels: one per image, or one per pixel (segmentation)
                 step += 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 import nbgrader_cells  # noqa: E402
 import offline_assets  # noqa: E402
+import figure_numbers  # noqa: E402
 import student_links  # noqa: E402
 
 from autograder.course import student_notebook  # noqa: E402
@@ -346,3 +347,13 @@ def test_fingerprint_follows_content_not_time(tmp_path):
     assert execution_key.fingerprint(execution_key.watched_files(tmp_path), tmp_path) == first
     module.write_text("x = 2\n")
     assert execution_key.fingerprint(execution_key.watched_files(tmp_path), tmp_path) != first
+
+
+def test_figures_are_numbered_per_chapter():
+    book_wide = {"chapters/04_conv2d": {"figure": {"fig-b": (9,), "fig-a": (8,)}},
+                 "chapters/11_inside_a_cnn": {"figure": {"fig-c": (40,)}},
+                 "book/playground": {"figure": {"fig-d": (41,)}}}
+    figure_numbers.renumber(book_wide)
+    assert book_wide == {"chapters/04_conv2d": {"figure": {"fig-a": (4, 1), "fig-b": (4, 2)}},
+                         "chapters/11_inside_a_cnn": {"figure": {"fig-c": (11, 1)}},
+                         "book/playground": {"figure": {"fig-d": (41,)}}}

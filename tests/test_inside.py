@@ -120,3 +120,33 @@ def test_saliency_map_of_a_float32_model_on_numpy_input():
     model = nn.Sequential(nn.Flatten(), nn.Linear(9, 2))
     sal = saliency_map(model, np.ones((1, 1, 3, 3)), np.array([1]))
     assert sal.dtype == torch.float32 and sal.shape == (1, 3, 3)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_margin_gradient_is_the_difference_of_the_two_score_gradients(device):
+    from solutions.inside import margin_gradient
+
+    model, (x, labels) = tiny_cnn(device=device), batch(device=device)
+    rivals = (labels + 1) % 4
+    found = margin_gradient(model, x, labels, rivals)
+    assert found.shape == x.shape and found.device.type == device
+    for i in range(len(x)):
+        up = input_gradient(lambda v, i=i: model(v[None])[0, labels[i]], x[i])
+        down = input_gradient(lambda v, i=i: model(v[None])[0, rivals[i]], x[i])
+        torch.testing.assert_close(found[i], up - down, rtol=1e-12, atol=1e-14)
+
+
+def test_margin_gradient_of_a_linear_model_is_a_difference_of_weight_rows():
+    from solutions.inside import margin_gradient
+
+    torch.manual_seed(4)
+    linear = nn.Linear(6, 3).double()
+    model = nn.Sequential(nn.Flatten(), linear)
+    x = torch.rand(2, 1, 2, 3, dtype=torch.float64)
+    w = linear.weight.detach()
+    expected = torch.stack([w[2] - w[0], w[1] - w[2]]).reshape(2, 1, 2, 3)
+    torch.testing.assert_close(margin_gradient(model, x, [2, 1], [0, 2]), expected)
+    with pytest.raises(ValueError, match="rivals"):
+        margin_gradient(model, x, [2, 1], [0, 5])
+    with pytest.raises(ValueError, match="rivals"):
+        margin_gradient(model, x, [2, 1], [0.0, 1.0])
