@@ -186,14 +186,15 @@ def _setup_imports(course: Course) -> list[str]:
     return setup_imports(course, set(course.chapter_ids()))
 
 
-def grade_task(student: str, assignment: str, data: bytes, course_digest: str, limits: dict) -> dict:
+def grade_task(student: str, assignment: str, data: bytes, course_digest: str, limits: dict,
+               options: dict | None = None) -> dict:
     """One submission, on a worker: -> {"record": ..., "files": {relative path: bytes}}."""
     from autograder.grade import _grade_safely, result_record
 
     if course_digest not in _STATE:
         raise RuntimeError(f"this worker has not loaded the course {course_digest} (its check failed?)")
     course, settings = _STATE[course_digest]
-    settings = dataclasses.replace(settings, limits=sandbox.Limits(**limits))
+    settings = dataclasses.replace(settings, limits=sandbox.Limits(**limits), **(options or {}))
     with tempfile.TemporaryDirectory(prefix="ag-task-") as tmp:
         out = Path(tmp) / "out"
         path = Path(tmp) / "in" / f"{assignment}.ipynb"
@@ -258,7 +259,7 @@ def _slots(client) -> int:
 
 
 def grade_on_cluster(todo, course: Course, limits: sandbox.Limits, out: Path, finished,
-                     scheduler: str | None = None, client=None) -> None:
+                     scheduler: str | None = None, client=None, options: dict | None = None) -> None:
     """Grade `todo` (grade.Submission) on the cluster, calling `finished(result, submission)` in this
     thread as each result arrives."""
     from distributed import wait
@@ -293,7 +294,7 @@ def grade_on_cluster(todo, course: Course, limits: sandbox.Limits, out: Path, fi
                 finished(failed, s)
                 return
             future = client.submit(grade_task, s.student, s.assignment, data, bundle["digest"], limits_dict,
-                                   resources={RESOURCE: 1}, pure=False, priority=len(queue),
+                                   options, resources={RESOURCE: 1}, pure=False, priority=len(queue),
                                    key=f"grade-{_tag(s.student)}-{_tag(s.assignment)}-{os.urandom(4).hex()}")
             in_flight[future] = s
 

@@ -471,18 +471,22 @@ def digest_of(path: Path) -> str:
     return hashlib.sha256(outcomes.read_plain_file(path, MAX_NOTEBOOK_BYTES + 1)).hexdigest()
 
 
-def make_settings(course: Course, out: Path, limits: sandbox.Limits | None, level: str) -> Settings:
-    """The settings every submission of a run is graded with (here, or on a cluster worker)."""
-    return Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course))
+def make_settings(course: Course, out: Path, limits: sandbox.Limits | None, level: str,
+                  options: dict | None = None) -> Settings:
+    """The settings every submission of a run is graded with (here, or on a cluster worker);
+    `options`: further fields of `Settings` (a grading seed, say), the same for every submission."""
+    return Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course), **(options or {}))
 
 
 def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | None = None,
                 limits: sandbox.Limits | None = None, progress: bool | None = None,
                 scheduler: str | None = None, regrade: list[str] | None = None,
-                client=None) -> list[SubmissionResult]:
+                client=None, options: dict | None = None) -> list[SubmissionResult]:
     """Grade every submission that has no result in `out` yet (or those `regrade` names: `STUDENT`
     or `STUDENT/CHAPTER`), with `jobs` boxes at a time here or on the Dask cluster at `scheduler`
-    (or an existing `client`); -> every row of `out/grades.csv`, as results."""
+    (or an existing `client`); -> every row of `out/grades.csv`, as results. `options` are further
+    `Settings` fields for every submission; a result recorded with other values of them (another
+    seed, say) counts as no result."""
     course = course or Course()
     out.mkdir(parents=True, exist_ok=True)
     store = results_store.Results(out).load()
@@ -505,7 +509,7 @@ def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | No
             digests[s.key] = digest_of(s.path)
         except outcomes.Unreadable:
             digests[s.key] = ""
-        if regrade or not store.has(s.key, digests[s.key]):
+        if regrade or not store.has(s.key, digests[s.key], options):
             todo.append(s)
     # Longest first, so that no slow notebook starts last and leaves the other jobs idle: chapters
     # that import torch (start-up, training) cost several times the NumPy ones.
@@ -526,9 +530,9 @@ def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | No
             from autograder.cluster import grade_on_cluster
 
             grade_on_cluster(todo, course, limits or sandbox.Limits(), out, finished,
-                             scheduler=scheduler, client=client)
+                             scheduler=scheduler, client=client, options=options)
         elif todo:
-            _grade_here(todo, course, out, jobs, limits, finished)
+            _grade_here(todo, course, out, jobs, limits, finished, options)
     finally:
         if bar is not None:
             bar.close()
@@ -536,7 +540,8 @@ def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | No
     return [result_from_record(r) for r in store.rows()]
 
 
-def _grade_here(todo: list[Submission], course: Course, out: Path, jobs: int, limits, finished) -> None:
+def _grade_here(todo: list[Submission], course: Course, out: Path, jobs: int, limits, finished,
+                options: dict | None = None) -> None:
     level = sandbox.isolation()
     warning = sandbox.isolation_warning(level)
     if warning:
@@ -545,7 +550,7 @@ def _grade_here(todo: list[Submission], course: Course, out: Path, jobs: int, li
     course.specs()  # import every spec module now, to report the broken ones before grading
     for name, error in course.spec_errors.items():
         print(f"WARNING: spec module {name} failed to import: {error}", file=sys.stderr)
-    settings = make_settings(course, out, limits, level)
+    settings = make_settings(course, out, limits, level, options)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(_grade_safely, s.student, s.assignment, s.path, settings): s for s in todo}
         for future in as_completed(futures):  # here, in this one thread: the store needs no lock

@@ -140,12 +140,14 @@ class Results:
             self.flush()
         return self
 
-    def has(self, key: Key, digest: str | None = None) -> bool:
-        """A result for this submission, for exactly these bytes when `digest` is given."""
+    def has(self, key: Key, digest: str | None = None, options: dict | None = None) -> bool:
+        """A result for this submission: for exactly these bytes when `digest` is given, and graded
+        with these `options` (fields of the record, such as a seed) when they are."""
         record = self.records.get(key)
         if record is None:
             return False
-        return digest is None or record.get("digest") in (None, digest)
+        same = all(str(record.get(k, v)) == str(v) for k, v in (options or {}).items())
+        return same and (digest is None or record.get("digest") in (None, digest))
 
     def get(self, key: Key) -> dict | None:
         return self.records.get(key)

@@ -514,6 +514,11 @@ SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
 SAFE_OUTPUT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 MAX_OUTPUT_FILES = 10_000
 MAX_EXECUTED_BYTES = 64 << 20
+# The scratch folder's layout (`assemble.populate_scratch`): every entry is bound into the box
+# read-only, except `out/` (a fresh tmpfs) and these, which the harness reads and deletes before
+# any student code runs (the MAC key and seeds; the trusted grader's own case inputs): they are
+# copied into the box's tmpfs, owned by the box's user.
+CONSUMED = frozenset({"secrets.json", "inputs"})
 EXECUTED_IN_BOX = BOX_DIR + "/.run/executed.ipynb"
 
 
@@ -590,6 +595,18 @@ def _launch(config: dict) -> int:
         os._exit(code)
 
 
+def _copy_owned(source: str, target: str, uid: int) -> None:
+    import shutil
+
+    if os.path.isdir(source):
+        shutil.copytree(source, target, symlinks=True)
+    else:
+        shutil.copy2(source, target)
+    for folder, dirs, files in os.walk(target):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            os.lchown(name, uid, uid)
+
+
 def _build_root(libc, config: dict, uid: int) -> None:
     root, scratch = config["root"], config["scratch"]
     quota = int(config["limits"]["scratch_bytes"])
@@ -611,8 +628,13 @@ def _build_root(libc, config: dict, uid: int) -> None:
     os.makedirs(box, mode=0o755)
     _mount(libc, "tmpfs", box, "tmpfs", MS_NOSUID | MS_NODEV, f"size={quota},mode=755,uid={uid},gid={uid}")
     for name in sorted(os.listdir(scratch)):
-        if name != "out" and not os.path.islink(os.path.join(scratch, name)):
-            _bind_readonly(libc, os.path.join(scratch, name), os.path.join(box, name))
+        source = os.path.join(scratch, name)
+        if name == "out" or os.path.islink(source):
+            continue
+        if name in CONSUMED:  # the harness reads these, then deletes them before any student code
+            _copy_owned(source, os.path.join(box, name), uid)
+        else:
+            _bind_readonly(libc, source, os.path.join(box, name))
     # What comes back has quotas of its own, so that junk in the working folder cannot crowd out
     # the record of the run: `out/` (the outcomes) and `.run/` (the executed notebook).
     for name, size in (("out", quota), (".run", MAX_EXECUTED_BYTES)):

@@ -229,3 +229,18 @@ def test_hostile_trees_are_removed_without_following_links(tmp_path):
         os.chown(tree / ".up1" / "taken", 65534, 65534)
     sandbox.remove_tree(tree)
     assert not tree.exists() and (outside / "keep").read_text() == "instructor's"
+
+
+@needs_namespaces
+def test_what_the_harness_consumes_can_be_deleted_and_nothing_else_can(tmp_path):
+    scratch = tmp_path / "scratch"
+    (scratch / "inputs").mkdir(parents=True)
+    (scratch / "inputs" / "x.npy").write_bytes(b"held out")
+    (scratch / "secrets.json").write_text('{"key": "k"}')
+    (scratch / "plan.json").write_text("{}")
+    box, ran = run(tmp_path, "import os, shutil\nprint(open('secrets.json').read())\nos.unlink('secrets.json')\n"
+                             "shutil.rmtree('inputs')\ntry:\n    os.unlink('plan.json')\nexcept OSError:\n"
+                             "    print('kept')\nprint(sorted(os.listdir('.')))")
+    listing = "['.box.log', '.run', 'notebook.ipynb', 'out', 'plan.json']"
+    assert ran[0][0].splitlines() == ['{"key": "k"}', "kept", listing]
+    assert (scratch / "secrets.json").exists()  # the host's copy: never the box's to touch
