@@ -169,7 +169,7 @@ def test_resume_grades_only_what_has_no_result_and_a_regrade_merges(tmp_path):
     assert list((out / "backups").glob("grades-*.csv"))
 
 
-def test_odd_submissions_each_get_a_row_that_says_what_happened(tmp_path):
+def test_odd_submissions_each_get_a_row_that_says_what_happened(tmp_path, capsys):
     submissions = tmp_path / "submitted"
     source, released = _sources()
     reference = builders.reference_student(source)
@@ -182,7 +182,9 @@ def test_odd_submissions_each_get_a_row_that_says_what_happened(tmp_path):
     (submissions / "loose" / "notes.ipynb").write_bytes(reference)
     (submissions / "linked" / CHAPTER).mkdir(parents=True)
     (submissions / "linked" / CHAPTER / f"{CHAPTER}.ipynb").symlink_to(HERE / "chapters" / f"{CHAPTER}.ipynb")
-    grade_class(submissions, tmp_path / "out", jobs=2, course=fixture_course(), limits=LIMITS)
+    grade_class(submissions, tmp_path / "out", jobs=2, course=fixture_course(), limits=LIMITS, progress=True)
+    bar = capsys.readouterr().err
+    assert "grading" in bar and "3/3" in bar and "failed=0" in bar  # done, failed, (time left)
     table = rows(tmp_path / "out")
     assert float(table[("two_copies", CHAPTER)]["score"]) == FULL
     assert "not graded" in table[("two_copies", CHAPTER)]["note"]
