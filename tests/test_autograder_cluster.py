@@ -17,12 +17,20 @@ from autograder import cluster as cluster_module
 from autograder.course import REPO
 from autograder.grade import grade_class
 from tests.submissions import builders
-from tests.test_autograder_class import CHAPTER, COURSE_ARGS, FULL, LIMITS, _sources, fixture_course, honest_class, put
+from tests.test_autograder_class import (
+    CHAPTER,
+    COURSE_ARGS,
+    FULL,
+    LIMITS,
+    _sources,
+    fixture_course,
+    honest_class,
+    put,
+    slow_student,
+)
 
 pytestmark = pytest.mark.slow
 distributed = pytest.importorskip("distributed")
-# A solution that takes a while (an honest student's slow loop): a worker is surely busy with it.
-SLOW = "_warm = 0\nfor _i in range(4 * 10**6):\n    _warm += _i\n"
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +54,8 @@ def small_class(root: Path, slow: int = 0) -> Path:
     honest_class(root)
     source, released = _sources()
     put(root, "broken_syntax", builders.syntax_error(released))
-    for i in range(slow):
-        nb = builders.json.loads(builders.reference_student(source))
-        cell = builders.solution_cells(nb)[0]
-        cell["source"] = SLOW + builders._src(cell)
-        put(root, f"slow_{i}", builders.dump(nb))
+    for i in range(slow):  # a worker is surely busy with one of them
+        put(root, f"slow_{i}", slow_student(source))
     return root
 
 
