@@ -296,7 +296,8 @@ class _Launcher:
                 [sys.executable, "-S", "-E", str(Path(__file__).resolve()), "--launcher", json.dumps(preload)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd="/", start_new_session=True,
                 env=dict(BASE_ENV, **box_env(BOX_DIR, "/tmp")))
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()        # the table of waiting boxes (the reader takes it briefly)
+        self.send_lock = threading.Lock()   # the request pipe (a writer may wait on it; the reader never does)
         self.waiting: dict[int, dict] = {}
         self.next_id = 0
         self.reader = threading.Thread(target=self._read, daemon=True, name="box-launcher")
@@ -306,7 +307,7 @@ class _Launcher:
         return self.proc.poll() is None and self.reader.is_alive()
 
     def _send(self, message: dict) -> None:
-        with self.lock:
+        with self.send_lock:
             self.proc.stdin.write(json.dumps(message).encode() + b"\n")
             self.proc.stdin.flush()
 
