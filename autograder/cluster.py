@@ -215,7 +215,7 @@ def _safe_relative(student: str, assignment: str, name: str) -> Path | None:
         return None
     if path.parts[0] not in OUTPUT_FOLDERS or path.parts[1] != student:
         return None
-    if path.parts[0] != "feedback" and path.parts[2] != assignment:
+    if path.parts[2] != (f"{assignment}.html" if path.parts[0] == "feedback" else assignment):
         return None
     return path
 
@@ -263,6 +263,7 @@ def grade_on_cluster(todo, course: Course, limits: sandbox.Limits, out: Path, fi
     """Grade `todo` (grade.Submission) on the cluster, calling `finished(result, submission)` in this
     thread as each result arrives."""
     from distributed import wait
+    from distributed.scheduler import KilledWorker
 
     from autograder import outcomes
     from autograder.grade import SubmissionResult, result_from_record
@@ -321,12 +322,11 @@ def grade_on_cluster(todo, course: Course, limits: sandbox.Limits, out: Path, fi
                 s = in_flight.pop(future)
                 try:
                     answer = future.result()
-                except Exception as exc:  # noqa: BLE001 -- told apart below
-                    if type(exc).__name__ == "KilledWorker":
-                        finished(SubmissionResult(s.student, s.assignment, status="failed",
-                                                  reason=_failure_reason(exc)), s)
-                    else:  # the cluster's trouble, not the submission's: no row, so a rerun grades it
-                        lost.append(f"{s.student}/{s.assignment} ({type(exc).__name__}: {exc})")
+                except KilledWorker as exc:  # the submission's doing, every time it was tried
+                    finished(SubmissionResult(s.student, s.assignment, status="failed",
+                                              reason=_failure_reason(exc)), s)
+                except Exception as exc:  # noqa: BLE001 -- the cluster's trouble: no row, so a rerun grades it
+                    lost.append(f"{s.student}/{s.assignment} ({type(exc).__name__}: {exc})")
                 else:
                     write_files(out, s.student, s.assignment, answer["files"])
                     finished(result_from_record(answer["record"]), s)

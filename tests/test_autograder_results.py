@@ -170,3 +170,17 @@ def test_a_code_cell_too_large_to_screen_cheaply_is_refused_with_the_reason():
     nb = json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
     with pytest.raises(NotebookError, match="more than the grader reads"):
         read_cells(nb)
+
+
+def test_files_a_worker_sends_back_land_only_in_their_own_students_folders(tmp_path):
+    pytest.importorskip("distributed")
+    from autograder.cluster import write_files
+
+    files = {"feedback/ann/04_conv2d.html": b"ok", "runs/ann/04_conv2d/out/x.json": b"{}",
+             "received/ann/04_conv2d/04_conv2d.ipynb": b"{}", "runs/bob/04_conv2d/x": b"another student",
+             "../escape": b"x", "/etc/owned": b"x", "runs/ann/../../escape": b"x", "grades.csv": b"forged",
+             "received/ann/03_conv1d/03_conv1d.ipynb": b"another chapter", "feedback/ann/03_conv1d.html": b"x"}
+    write_files(tmp_path, "ann", "04_conv2d", files)
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == ["feedback/ann/04_conv2d.html", "received/ann/04_conv2d/04_conv2d.ipynb",
+                       "runs/ann/04_conv2d/out/x.json"]
