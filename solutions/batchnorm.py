@@ -1,7 +1,8 @@
 """Batch normalisation of convolutional feature maps, training mode (chapter 10).
 
 Ioffe & Szegedy (2015): each channel c of a batch x (N, C, H, W) is standardised with the mean and
-the biased variance of its m = N*H*W values, then scaled and shifted by learned gamma_c, beta_c:
+the biased variance of its B = N*H*W values, then scaled and shifted by
+learned gamma_c, beta_c:
 
     mu_c = mean(x[:, c]),  var_c = mean((x[:, c] - mu_c)**2),
     xhat = (x - mu_c) / sqrt(var_c + eps),   y = gamma_c * xhat + beta_c .
@@ -10,7 +11,7 @@ The backward pass differentiates through mu and var too (every value of a channe
 and variance), which collapses to one line per channel:
 
     dbeta_c = sum(dy[:, c]),   dgamma_c = sum(dy[:, c] * xhat[:, c]),
-    dx = gamma_c / sqrt(var_c + eps) * (dy - dbeta_c / m - xhat * dgamma_c / m) .
+    dx = gamma_c / sqrt(var_c + eps) * (dy - dbeta_c / B - xhat * dgamma_c / B) .
 
 NumPy, float64, inputs never modified. `solutions.nn.BatchNorm2d` wraps these in a layer with
 running statistics for evaluation.

@@ -28,7 +28,7 @@ def relu_backward(dy, x) -> np.ndarray:
 
 
 def softmax_cross_entropy(logits, labels) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of integer `labels (N,)` under softmax(`logits (N, K)`), and its gradient.
+    """Mean cross-entropy of integer `labels (N,)` under softmax(`logits (N, Q)`), and its gradient.
 
     loss = mean_i [ logsumexp(z_i) - z_i[y_i] ];  dloss/dz_i = (softmax(z_i) - onehot(y_i)) / N.
     Chapter 1's log_softmax subtracts each row's maximum first, which keeps exp() finite for
@@ -37,14 +37,14 @@ def softmax_cross_entropy(logits, labels) -> tuple[float, np.ndarray]:
     z = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels)
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
-        raise ValueError(f"logits must be a non-empty 2D array (N, K), got shape {z.shape}")
-    n, k = z.shape
+        raise ValueError(f"logits must be a non-empty 2D array (N, Q), got shape {z.shape}")
+    n, q = z.shape
     if labels.shape != (n,):
         raise ValueError(f"labels must have shape ({n},) to match logits {z.shape}, got {labels.shape}")
     if labels.dtype.kind not in "iu":
         raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
-    if labels.min() < 0 or labels.max() >= k:
-        raise ValueError(f"labels must lie in 0..{k - 1}, got values from {labels.min()} to {labels.max()}")
+    if labels.min() < 0 or labels.max() >= q:
+        raise ValueError(f"labels must lie in 0..{q - 1}, got values from {labels.min()} to {labels.max()}")
     log_probs = log_softmax(z)
     rows = np.arange(n)
     loss = float(-log_probs[rows, labels].mean())

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from solutions.cnn import output_shapes
-from solutions.nn import Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sequential
+from solutions.nn import BatchNorm2d, Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sequential
 
 __all__ = [
     "LENET5", "ALEXNET", "VGG16", "vgg_layers", "param_counts",
@@ -67,12 +67,18 @@ def param_counts(input_shape: tuple[int, int, int], layers: list[tuple]) -> list
 # difference, so every later shape is the paper's. ReLU and max pooling replace the paper's
 # scaled tanh and trainable average pooling (subsampling), as every modern rendition does.
 
-def lenet5_numpy(seed: int = 0) -> Sequential:
-    """LeNet-5 from the NumPy layers of solutions.nn, He-initialised from `seed`."""
+def lenet5_numpy(seed: int = 0, batchnorm: bool = False) -> Sequential:
+    """LeNet-5 from the NumPy layers of solutions.nn, He-initialised from `seed`; with
+    `batchnorm`, each convolution is followed by batch normalisation (before its ReLU) and the
+    same seed draws the same weights."""
     rng = np.random.default_rng(seed)
+
+    def norm(channels: int) -> list:
+        return [BatchNorm2d(channels)] if batchnorm else []
+
     return Sequential(
-        Conv2d(1, 6, 5, padding=2, rng=rng, input_grad=False), ReLU(), MaxPool2d(2),
-        Conv2d(6, 16, 5, rng=rng), ReLU(), MaxPool2d(2),
+        Conv2d(1, 6, 5, padding=2, rng=rng, input_grad=False), *norm(6), ReLU(), MaxPool2d(2),
+        Conv2d(6, 16, 5, rng=rng), *norm(16), ReLU(), MaxPool2d(2),
         Flatten(),
         Dense(16 * 5 * 5, 120, rng=rng), ReLU(),
         Dense(120, 84, rng=rng), ReLU(),

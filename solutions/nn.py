@@ -10,7 +10,11 @@ value and its gradient side by side, so an optimiser only needs the list of them
     net.backward(dlogits); opt.step()
 
 The arithmetic is the course's own (conv2d_forward/backward, maxpool2d_forward/backward,
-relu, dense): this module only wires it together.
+relu, dense, batchnorm2d_forward/backward): this module only wires it together.
+
+Layers start in training mode; `net.eval()` switches those that behave differently (batch
+normalisation: running statistics instead of the batch's) and `net.train()` switches back.
+`predict` and `logits` evaluate in eval mode and restore the mode they found.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from solutions.batchnorm import batchnorm2d_backward, batchnorm2d_forward, batchnorm2d_statistics
 from solutions.channels import conv2d_forward, conv2d_general_backward
 from solutions.cnn import relu_backward, relu_forward
 from solutions.pooling import maxpool2d_backward, maxpool2d_forward
 
 __all__ = [
-    "Parameter", "Layer", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Dense", "Sequential", "SGD", "Adam",
+    "Parameter", "Layer", "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Flatten", "Dense", "Sequential",
+    "SGD", "Adam",
 ]
 
 
@@ -42,8 +48,25 @@ class Parameter:
 class Layer:
     """A step of a network. Subclasses override forward/backward; parameter-free layers keep []."""
 
+    training = True
+
     def parameters(self) -> list[Parameter]:
         return []
+
+    def buffers(self) -> list[np.ndarray]:
+        """State that is not trained by gradients but belongs to the model (running statistics)."""
+        return []
+
+    def state(self) -> list[np.ndarray]:
+        """Every array that defines the layer: parameter values, then buffers (to snapshot a model)."""
+        return [p.value for p in self.parameters()] + self.buffers()
+
+    def train(self, mode: bool = True) -> Layer:
+        self.training = mode
+        return self
+
+    def eval(self) -> Layer:
+        return self.train(False)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -89,6 +112,52 @@ class Conv2d(Layer):
         dx, dw, db = conv2d_general_backward(dy, self._remembered(), self.weight.value, self.stride,
                                              self.padding, need_input_grad=self.input_grad)
         self.weight.grad, self.bias.grad = dw, db
+        return dx
+
+
+class BatchNorm2d(Layer):
+    """Batch normalisation of (N, C, H, W) feature maps (Ioffe & Szegedy 2015), like torch.nn.BatchNorm2d.
+
+    Training mode normalises with the batch's per-channel mean and biased variance
+    (`batchnorm2d_forward`) and updates running estimates, `running <- (1 - momentum) running +
+    momentum * batch` (the variance unbiased, m / (m - 1), as PyTorch keeps it). Eval mode
+    normalises with the running estimates, so a prediction does not depend on the rest of its batch.
+    """
+
+    def __init__(self, channels: int, momentum: float = 0.1, eps: float = 1e-5):
+        if not 0 < momentum <= 1 or not eps > 0:
+            raise ValueError(f"need 0 < momentum <= 1 and eps > 0, got momentum={momentum}, eps={eps}")
+        self.gamma = Parameter(np.ones(channels))
+        self.beta = Parameter(np.zeros(channels))
+        self.running_mean, self.running_var = np.zeros(channels), np.ones(channels)
+        self.momentum, self.eps = momentum, eps
+        self._x = None
+
+    def parameters(self) -> list[Parameter]:
+        return [self.gamma, self.beta]
+
+    def buffers(self) -> list[np.ndarray]:
+        return [self.running_mean, self.running_var]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not self.training:
+            scale = self.gamma.value / np.sqrt(self.running_var + self.eps)
+            shift = self.beta.value - self.running_mean * scale
+            return x * scale[:, None, None] + shift[:, None, None]
+        self._x = x
+        y = batchnorm2d_forward(x, self.gamma.value, self.beta.value, self.eps)
+        mean, var, _ = batchnorm2d_statistics(np.asarray(x, dtype=np.float64), self.eps)
+        m = x.shape[0] * x.shape[2] * x.shape[3]
+        self.running_mean *= 1 - self.momentum
+        self.running_mean += self.momentum * mean
+        self.running_var *= 1 - self.momentum
+        self.running_var += self.momentum * var * m / (m - 1)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if not self.training:
+            raise ValueError("BatchNorm2d.backward in eval mode: call net.train() before training")
+        dx, self.gamma.grad, self.beta.grad = batchnorm2d_backward(dy, self._remembered(), self.gamma.value, self.eps)
         return dx
 
 
@@ -165,6 +234,15 @@ class Sequential(Layer):
     def parameters(self) -> list[Parameter]:
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def buffers(self) -> list[np.ndarray]:
+        return [b for layer in self.layers for b in layer.buffers()]
+
+    def train(self, mode: bool = True) -> Sequential:
+        self.training = mode
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x)
@@ -177,10 +255,18 @@ class Sequential(Layer):
                 break
         return dy
 
+    def logits(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """The outputs for `x`, in eval mode and in batches (a forward pass keeps its activations)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return np.concatenate([self.forward(x[i: i + batch_size]) for i in range(0, len(x), batch_size)])
+        finally:
+            self.train(was_training)
+
     def predict(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-        """Class indices, in batches (a forward pass keeps every activation for backward)."""
-        return np.concatenate([self.forward(x[i: i + batch_size]).argmax(axis=1)
-                               for i in range(0, len(x), batch_size)])
+        """Class indices: the largest of `logits(x)` for each example."""
+        return self.logits(x, batch_size).argmax(axis=1)
 
 
 # -- optimisers ------------------------------------------------------------------------------

@@ -2,11 +2,23 @@
 
 Both take images `(N, C, H, W)` (or `(N, H, W)`, given one channel) and integer labels, shuffle
 every epoch from a seed, can augment each batch with random shifts of a few pixels, and return a
-history: the loss of every step, and the accuracy on the training batch and held-out data per epoch.
+history (`new_history`): the loss of every step; per epoch the mean training loss and accuracy
+on the batches as they were trained on, and the loss and accuracy on validation data `val`.
+
+Validation data are a part of the *training* digits set aside: they choose the epoch (and the
+recipe); the test digits are scored once, at the very end, by the caller. With `patience`, a
+loop stops early when the validation loss has not improved for that many epochs, and puts back
+the parameters of the best epoch.
+
+Progress bars show in a live notebook or terminal; `progress=None` (the default) turns them off
+when the environment variable CNNBOOK_PROGRESS is "0", as the book's build sets it, so that
+executed pages show no frozen bars.
 """
 
 from __future__ import annotations
 
+import copy
+import os
 import time
 from collections.abc import Callable
 
@@ -19,7 +31,10 @@ from tqdm.auto import tqdm
 from solutions.cnn import softmax_cross_entropy
 from solutions.torch_layers import default_device
 
-__all__ = ["as_batch", "random_shifts", "random_shifts_torch", "train_numpy", "train_torch", "predict_torch"]
+__all__ = [
+    "as_batch", "random_shifts", "random_shifts_torch", "new_history", "EarlyStopping",
+    "train_numpy", "evaluate_numpy", "train_torch", "predict_torch", "evaluate_torch", "progress_enabled",
+]
 
 
 def as_batch(images: np.ndarray) -> np.ndarray:
@@ -60,27 +75,86 @@ def _step_budget(n: int, batch_size: int, epochs: int, max_steps: int | None) ->
     return steps if max_steps is None else min(max_steps, steps)
 
 
-def _progress(total: int, description: str, enabled: bool):
-    return tqdm(total=total, desc=description, disable=not enabled, leave=True, mininterval=0.5)
+def progress_enabled(progress: bool | None) -> bool:
+    """`progress` itself, or for None: on unless the environment says CNNBOOK_PROGRESS=0."""
+    if progress is not None:
+        return bool(progress)
+    return os.environ.get("CNNBOOK_PROGRESS", "1").strip() not in ("0", "")
+
+
+def _progress(total: int, description: str, enabled: bool | None):
+    return tqdm(total=total, desc=description, disable=not progress_enabled(enabled), leave=True, mininterval=0.5)
+
+
+def new_history() -> dict:
+    """What a training loop records. Per step: 'loss'. Per epoch: 'train_loss' and 'train_acc' (on
+    the training batches, as they were trained on), 'val_loss' and 'val_acc' (empty without
+    validation data). 'best_epoch': the 1-based epoch of the lowest validation loss (None without
+    validation data); 'stopped_early': whether patience ran out; 'seconds': wall time."""
+    return {"loss": [], "train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [],
+            "best_epoch": None, "stopped_early": False, "seconds": 0.0}
+
+
+class EarlyStopping:
+    """Keeps the best epoch by validation loss and says when to stop.
+
+    `update(epoch, val_loss, snapshot)` records a new best (calling `snapshot()` to save the model)
+    and returns True when `patience` epochs in a row have not improved on the best; `patience=None`
+    never stops. `best_epoch`, `best_loss` and `saved` (the snapshot of the best epoch) remain.
+    """
+
+    def __init__(self, patience: int | None = None):
+        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+            raise ValueError(f"patience must be a positive int or None, got {patience!r}")
+        self.patience = patience
+        self.best_epoch: int | None = None
+        self.best_loss = float("inf")
+        self.saved = None
+
+    def update(self, epoch: int, val_loss: float, snapshot: Callable[[], object]) -> bool:
+        if val_loss < self.best_loss:
+            self.best_epoch, self.best_loss, self.saved = epoch, val_loss, snapshot()
+            return False
+        return self.patience is not None and epoch - self.best_epoch >= self.patience
+
+
+def _check_patience(patience: int | None, val) -> None:
+    if patience is not None and val is None:
+        raise ValueError("early stopping (patience) needs validation data: pass val=(images, labels)")
+
+
+def evaluate_numpy(net, images, labels, batch_size: int = 500) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of a solutions.nn network on `images`, in eval mode."""
+    logits = net.logits(as_batch(images).astype(np.float64), batch_size)
+    labels = np.asarray(labels)
+    loss, _ = softmax_cross_entropy(logits, labels)
+    return loss, float((logits.argmax(axis=1) == labels).mean())
 
 
 def train_numpy(net, images, labels, optimizer, *, epochs: int = 1, batch_size: int = 64, seed: int = 0,
                 max_shift: int = 0, val: tuple[np.ndarray, np.ndarray] | None = None,
-                schedule: Callable[[int], float] | None = None, max_steps: int | None = None,
-                progress: bool = True) -> dict:
+                patience: int | None = None, schedule: Callable[[int], float] | None = None,
+                max_steps: int | None = None, progress: bool | None = None,
+                description: str = "NumPy training") -> dict:
     """Minibatch training of a solutions.nn network with softmax cross-entropy.
 
     `schedule(step)` (optional) gives the learning rate of each step; `max_steps` stops early
-    (for quick runs). Returns {'loss': per step, 'train_acc', 'val_acc': per epoch, 'seconds'}.
+    (for quick runs). With `val`, each epoch ends with the validation loss and accuracy; with
+    `patience` too, training stops after `patience` epochs without a lower validation loss and the
+    network gets back the parameters (and running statistics) of its best epoch. Returns
+    `new_history()` filled in.
     """
+    _check_patience(patience, val)
     x, y = as_batch(images).astype(np.float64), np.asarray(labels)
     rng = np.random.default_rng(seed)
-    history = {"loss": [], "train_acc": [], "val_acc": [], "seconds": 0.0}
+    history = new_history()
+    stopper = EarlyStopping(patience)
     total = _step_budget(len(x), batch_size, epochs, max_steps)
     start, step = time.perf_counter(), 0
-    with _progress(total, "NumPy LeNet", progress) as bar:
-        for _ in range(epochs):
-            order, correct, seen = rng.permutation(len(x)), 0, 0
+    with _progress(total, description, progress) as bar:
+        for epoch in range(1, epochs + 1):
+            net.train()
+            order, correct, seen, losses = rng.permutation(len(x)), 0, 0, []
             for i in range(0, len(x), batch_size):
                 if step >= total:
                     break
@@ -93,38 +167,69 @@ def train_numpy(net, images, labels, optimizer, *, epochs: int = 1, batch_size: 
                     optimizer.lr = schedule(step)
                 optimizer.step()
                 history["loss"].append(loss)
+                losses.append(loss)
                 correct += int((logits.argmax(axis=1) == y[batch]).sum())
                 seen += len(batch)
                 step += 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-            history["train_acc"].append(correct / max(seen, 1))
+            if not losses:
+                break
+            history["train_loss"].append(float(np.mean(losses)))
+            history["train_acc"].append(correct / seen)
             if val is not None:
-                history["val_acc"].append(float((net.predict(as_batch(val[0])) == val[1]).mean()))
+                val_loss, val_acc = evaluate_numpy(net, *val)
+                history["val_loss"].append(val_loss)
+                history["val_acc"].append(val_acc)
+                if stopper.update(epoch, val_loss, lambda: [a.copy() for a in net.state()]):
+                    history["stopped_early"] = True
+                    break
             if step >= total:
                 break
+    if patience is not None and stopper.saved is not None:
+        for array, saved in zip(net.state(), stopper.saved):
+            array[...] = saved
+    history["best_epoch"] = stopper.best_epoch
     history["seconds"] = time.perf_counter() - start
     return history
 
 
-def predict_torch(model: torch.nn.Module, images, batch_size: int = 1000) -> np.ndarray:
-    """Class indices for NumPy or tensor images, in eval mode, without building a graph."""
+def _torch_logits(model: torch.nn.Module, images, batch_size: int) -> torch.Tensor:
+    """Outputs for NumPy or tensor images, in eval mode, without building a graph, on the CPU."""
     device = next(model.parameters()).device
     x = images if isinstance(images, torch.Tensor) else torch.as_tensor(as_batch(images), dtype=torch.float32)
     was_training = model.training
     model.eval()
-    with torch.no_grad():
-        out = [model(x[i: i + batch_size].to(device)).argmax(dim=1).cpu() for i in range(0, len(x), batch_size)]
-    model.train(was_training)
-    return torch.cat(out).numpy()
+    try:
+        with torch.no_grad():
+            return torch.cat([model(x[i: i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def predict_torch(model: torch.nn.Module, images, batch_size: int = 1000) -> np.ndarray:
+    """Class indices for NumPy or tensor images, in eval mode, without building a graph."""
+    return _torch_logits(model, images, batch_size).argmax(dim=1).numpy()
+
+
+def evaluate_torch(model: torch.nn.Module, images, labels, batch_size: int = 1000) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of a PyTorch classifier on `images`, in eval mode."""
+    logits = _torch_logits(model, images, batch_size)
+    target = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    return F.cross_entropy(logits, target).item(), (logits.argmax(dim=1) == target).float().mean().item()
 
 
 def train_torch(model: torch.nn.Module, images, labels, *, epochs: int = 1, batch_size: int = 64,
-                lr: float = 3e-3, weight_decay: float = 0.0, seed: int = 0, max_shift: int = 0,
-                val: tuple[np.ndarray, np.ndarray] | None = None, device: torch.device | str | None = None,
-                max_steps: int | None = None, progress: bool = True) -> dict:
-    """Train `model` with AdamW and a one-cycle learning-rate schedule (warm up, then anneal to
-    ~0), the whole data set on the device. Same history as `train_numpy`."""
+                lr: float = 3e-3, weight_decay: float = 0.0, schedule: str = "one-cycle", seed: int = 0,
+                max_shift: int = 0, val: tuple[np.ndarray, np.ndarray] | None = None, patience: int | None = None,
+                device: torch.device | str | None = None, max_steps: int | None = None,
+                progress: bool | None = None, description: str = "PyTorch training") -> dict:
+    """Train `model` with AdamW, the whole data set on the device. `schedule` is 'one-cycle' (the
+    learning rate warms up to `lr`, then anneals to ~0 over the step budget) or 'constant'.
+    Validation and early stopping as in `train_numpy`; the same history."""
+    if schedule not in ("one-cycle", "constant"):
+        raise ValueError(f"schedule must be 'one-cycle' or 'constant', got {schedule!r}")
+    _check_patience(patience, val)
     device = torch.device(device) if device is not None else default_device()
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -133,12 +238,15 @@ def train_torch(model: torch.nn.Module, images, labels, *, epochs: int = 1, batc
     y = torch.as_tensor(np.asarray(labels), dtype=torch.long, device=device)
     total = _step_budget(len(x), batch_size, epochs, max_steps)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total, 1))
-    history = {"loss": [], "train_acc": [], "val_acc": [], "seconds": 0.0}
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total, 1))
+                 if schedule == "one-cycle" else None)
+    history = new_history()
+    stopper = EarlyStopping(patience)
     start, step = time.perf_counter(), 0
-    with _progress(total, "PyTorch LeNet", progress) as bar:
-        for _ in range(epochs):
-            order, correct, seen = torch.randperm(len(x), generator=generator).to(device), 0, 0
+    with _progress(total, description, progress) as bar:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            order, correct, seen, losses = torch.randperm(len(x), generator=generator).to(device), 0, 0, []
             for i in range(0, len(x), batch_size):
                 if step >= total:
                     break
@@ -149,18 +257,31 @@ def train_torch(model: torch.nn.Module, images, labels, *, epochs: int = 1, batc
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                scheduler.step()
+                if scheduler is not None:
+                    scheduler.step()
                 history["loss"].append(loss.item())
+                losses.append(history["loss"][-1])
                 correct += int((logits.argmax(dim=1) == y[batch]).sum())
                 seen += y[batch].numel()  # labels: one per image, or one per pixel (segmentation)
                 step += 1
                 bar.update(1)
                 bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)
-            history["train_acc"].append(correct / max(seen, 1))
+            if not losses:
+                break
+            history["train_loss"].append(float(np.mean(losses)))
+            history["train_acc"].append(correct / seen)
             if val is not None:
-                history["val_acc"].append(float((predict_torch(model, val[0]) == np.asarray(val[1])).mean()))
-                model.train()
+                val_loss, val_acc = evaluate_torch(model, *val)
+                history["val_loss"].append(val_loss)
+                history["val_acc"].append(val_acc)
+                if stopper.update(epoch, val_loss, lambda: copy.deepcopy(model.state_dict())):
+                    history["stopped_early"] = True
+                    break
             if step >= total:
                 break
+    if patience is not None and stopper.saved is not None:
+        model.load_state_dict(stopper.saved)
+    model.train()
+    history["best_epoch"] = stopper.best_epoch
     history["seconds"] = time.perf_counter() - start
     return history

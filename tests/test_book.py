@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
+import figure_numbers  # noqa: E402
 import nbgrader_cells  # noqa: E402
 import offline_assets  # noqa: E402
-import figure_numbers  # noqa: E402
 import student_links  # noqa: E402
 
 from autograder.course import student_notebook  # noqa: E402

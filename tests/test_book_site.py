@@ -81,12 +81,17 @@ def test_solutions_folded_and_visible_tests_shown(page):
 
 
 @pytest.mark.parametrize("page", built_chapters(), ids=lambda p: p.stem)
-def test_launch_and_download_buttons(page):
+def test_launch_and_download_buttons_serve_the_student_version(page):
     html = page.read_text(encoding="utf-8")
-    for target in ("mybinder.org/v2/gh/", "colab.research.google.com/github/", "/hub/user-redirect/git-pull"):
+    for target in ("mybinder.org/v2/gh/", "colab.research.google.com/github/"):
         assert target in html, f"{page.stem}: no launch button to {target}"
+    launched = html.replace(f"_sources/chapters/{page.stem}.ipynb", "")  # the download, checked below
+    assert f"student/{page.stem}.ipynb" in launched and f"chapters/{page.stem}.ipynb" not in launched
+    assert "example.org" not in html  # no placeholder launch button
     assert f"_sources/chapters/{page.stem}.ipynb" in html, "no download-as-notebook button"
-    assert (HTML / "_sources" / "chapters" / f"{page.stem}.ipynb").exists()
+    downloaded = (HTML / "_sources" / "chapters" / f"{page.stem}.ipynb").read_text(encoding="utf-8")
+    assert "raise NotImplementedError()" in downloaded
+    assert "### BEGIN SOLUTION" not in downloaded and "HIDDEN TESTS" not in downloaded
 
 
 @pytest.mark.parametrize("page", built_chapters(), ids=lambda p: p.stem)

@@ -93,3 +93,19 @@ def test_model_answer_of_the_training_exercise_meets_the_target_and_is_determini
     assert first.kind == "value", first.error
     assert spec.judge(first.value, case) is None, f"{spec.judge(first.value, case)} ({elapsed:.1f} s)"
     assert np.array_equal(first.value[0], second.value[0])
+
+
+@pytest.mark.slow
+def test_the_executed_chapter_shows_no_progress_bars():
+    """The book's build turns tqdm off (book/_ext/quiet_progress.py): no frozen bars on the page."""
+    import json
+
+    executed = ROOT / "_build" / "jupyter_execute" / "chapters" / "10_cnn.ipynb"
+    if not executed.exists():
+        pytest.skip("the book has not been built (make book)")
+    for cell in json.loads(executed.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            text = "".join(output.get("text", "")) + "".join(data.get("text/plain", ""))
+            assert "application/vnd.jupyter.widget-view+json" not in data, cell.get("id")
+            assert "it/s]" not in text and "0%|" not in text, cell.get("id")

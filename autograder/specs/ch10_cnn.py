@@ -72,7 +72,7 @@ def softmax_cross_entropy_cases() -> list[Case]:
         Case((rng.normal(size=(3, 1)), np.zeros(3, dtype=np.int64)), label="a single class: loss 0, gradient 0"),
         Case((rng.normal(size=(6, 4)), rng.integers(0, 4, 6).astype(np.int32)), label="int32 labels"),
         Case((rng.normal(size=(3, 4)), np.array([0, 1])), label="3 rows of logits but 2 labels (ValueError)"),
-        Case((rng.normal(size=(3, 4)), np.array([0, 4, 1])), label="a label equal to K (ValueError)"),
+        Case((rng.normal(size=(3, 4)), np.array([0, 4, 1])), label="a label equal to Q (ValueError)"),
         Case((rng.normal(size=(3, 4)), np.array([0, -1, 1])), label="a negative label (ValueError)"),
     ]
 
