@@ -207,7 +207,13 @@ class BoxGroup:
         name = f"autograder-{os.getpid()}/box-{next(_COUNTER)}"
         self.dirs = {key: parent / name for key, parent in h.parents.items()}
         for d in self._unique():
-            d.mkdir(parents=True)
+            for attempt in range(5):  # another thread's last box may remove the shared parent meanwhile
+                try:
+                    d.mkdir(parents=True)
+                    break
+                except FileNotFoundError:
+                    if attempt == 4:
+                        raise
             if h.version == 2:  # hand the controllers down from the per-grader folder to the box
                 _write(d.parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in CONTROLLERS))
         quota = max(1000, int(cpus * PERIOD_US))

@@ -514,6 +514,7 @@ SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
 SAFE_OUTPUT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 MAX_OUTPUT_FILES = 10_000
+MAX_INODES = 50_000  # files and folders per tmpfs: a million empty files would cost the supervisor dearly
 MAX_EXECUTED_BYTES = 64 << 20
 # The scratch folder's layout (`assemble.populate_scratch`): every entry is bound into the box
 # read-only, except `out/` (a fresh tmpfs) and these, which the harness reads and deletes before
@@ -616,7 +617,8 @@ def _build_root(libc, config: dict, uid: int) -> None:
     # A private /tmp first: the venv may itself live under /tmp (a CI clone), and its bind below
     # must land on top of this tmpfs, not be hidden under it.
     os.makedirs(root + "/tmp", mode=0o755)
-    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={quota},mode=1777")
+    quota_options = f"size={quota},nr_inodes={MAX_INODES}"
+    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"{quota_options},mode=1777")
     for top in ("/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin"):
         if os.path.islink(top):
             os.symlink(os.readlink(top), root + top)
@@ -627,7 +629,7 @@ def _build_root(libc, config: dict, uid: int) -> None:
     # The box's working folder: a tmpfs (the quota) with the harness bound read-only into it.
     box = root + BOX_DIR
     os.makedirs(box, mode=0o755)
-    _mount(libc, "tmpfs", box, "tmpfs", MS_NOSUID | MS_NODEV, f"size={quota},mode=755,uid={uid},gid={uid}")
+    _mount(libc, "tmpfs", box, "tmpfs", MS_NOSUID | MS_NODEV, f"{quota_options},mode=755,uid={uid},gid={uid}")
     for name in sorted(os.listdir(scratch)):
         source = os.path.join(scratch, name)
         if name == "out" or os.path.islink(source):
@@ -641,7 +643,7 @@ def _build_root(libc, config: dict, uid: int) -> None:
     for name, size in (("out", quota), (".run", MAX_EXECUTED_BYTES)):
         os.mkdir(f"{box}/{name}", 0o755)
         _mount(libc, "tmpfs", f"{box}/{name}", "tmpfs", MS_NOSUID | MS_NODEV,
-               f"size={size},mode=755,uid={uid},gid={uid}")
+               f"size={size},nr_inodes={MAX_INODES},mode=755,uid={uid},gid={uid}")
     os.makedirs(root + "/dev", mode=0o755)
     _mount(libc, "tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=1777")
     os.chmod(root + "/dev", 0o755)
