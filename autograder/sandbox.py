@@ -7,13 +7,14 @@ but the standard library before the box is closed, because the repository is out
 
 Isolation, strongest first (`isolation()` picks the strongest this machine allows):
 
-- "namespaces" (running as root): new user-visible world: network, mount, PID, IPC, UTS and
-  cgroup namespaces; a fresh root of read-only binds of the system, the Python install and the
-  venv; `/sandbox` and `/tmp` are size-limited tmpfs (the scratch quota) holding read-only binds of
-  the notebook, `cnnbook/` and the spec machinery, and a writable `out/`; private `/dev` and
-  `/proc`; `pivot_root` into it, so the repository, `solutions/`, the gradebook and other
-  students' folders do not exist. The student's process runs as a user id of its own (one per
-  box: a fork bomb's process count is its own), with no capabilities and no_new_privs.
+- "namespaces" (running as root): new network, mount, PID, IPC, UTS and cgroup namespaces; a
+  fresh root of read-only binds of the system, the Python install and the venv; `/sandbox` and
+  `/tmp` are size-limited tmpfs (the scratch quota); `/sandbox` holds read-only binds of what the
+  scratch folder holds (the notebook, `cnnbook/`, the spec machinery; `CONSUMED` entries are
+  copied in instead), and `out/` and `.run/`, tmpfs of their own; private `/dev` and `/proc`;
+  `pivot_root` into it, so the repository, `solutions/`, the gradebook and other students'
+  folders do not exist. The student's process runs as a user id of its own (one per box: a fork
+  bomb's process count is its own), with no capabilities and no_new_privs.
 - "userns" (not root, unprivileged user namespaces allowed): the same inside a user namespace of
   its own, with every capability dropped (the process count is per user namespace).
 - "none": rlimits, a temp cwd and a bare PYTHONPATH only; the grader warns that network and files
