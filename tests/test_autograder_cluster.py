@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_class_loses_nothing(client, tmp_path):
         while time.monotonic() < deadline:
             busy = [a for a, keys in client.processing().items() if any(str(k).startswith("grade-slow") for k in keys)]
             if busy and busy[0] in pids:
-                time.sleep(0.3)  # well into the notebook
+                time.sleep(0.1)  # well into the notebook
                 os.kill(pids[busy[0]], signal.SIGKILL)
                 killed.append(busy[0])
                 return
