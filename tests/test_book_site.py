@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -107,3 +108,67 @@ def test_widget_assets_are_served_locally():
     playground = (HTML / "book" / "playground.html").read_text(encoding="utf-8")
     assert "application/vnd.jupyter.widget-state+json" in playground
     assert '"_model_module": "anywidget"' in playground or '"_model_module":"anywidget"' in playground
+
+
+# -- accessibility and weight of the pages (book/_ext/accessibility.py, page_weight.py) ------------
+
+FILE_NAME = re.compile(r"(^|/)[\w.-]+\.(png|jpe?g|gif|svg|webp)$|_images/", re.IGNORECASE)
+
+
+def content_pages() -> list[Path]:
+    return sorted((HTML / "chapters").glob("*.html")) + sorted((HTML / "book").glob("*.html"))
+
+
+@pytest.mark.parametrize("page", content_pages(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_toggles_are_named_by_what_they_show(page):
+    html = soup(page)
+    assert 'aria-label="Toggle hidden content"' not in str(html)
+    for summary in html.select("details.hide > summary"):
+        assert not summary.has_attr("aria-label")
+        shown = summary.select_one("p.collapsed").get_text(strip=True)
+        assert shown.startswith(("Show solution", "Show code cell")), shown
+
+
+@pytest.mark.parametrize("page", built_chapters(), ids=lambda p: p.stem)
+def test_every_figure_has_alt_text_and_a_numbered_caption(page):
+    """Every image of a chapter is a numbered figure with a caption and alt text (the cell's
+    `mystnb.figure` / `mystnb.image.alt` metadata, AUTHORING.md), never a file name."""
+    article = soup(page).select_one("article.bd-article")
+    bad = []
+    for image in article.select("img"):
+        figure = image.find_parent("figure")
+        caption = figure.select_one("figcaption") if figure else None
+        alt = image.get("alt", "").strip()
+        if not alt or FILE_NAME.search(alt):
+            bad.append(f"{image['src']}: alt text {alt!r}")
+        elif caption is None or not caption.select_one(".caption-number") or not caption.get_text(strip=True):
+            bad.append(f"{image['src']}: no numbered caption")
+    assert not bad, f"{page.stem}: {len(bad)} of {len(article.select('img'))} figures:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("page", content_pages(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_widget_runtime_does_not_block_the_first_paint(page):
+    """require.js, its configuration and the html-manager load deferred, in that order."""
+    scripts = [s for s in soup(page).select("script[src]")
+               if any(name in s["src"] for name in ("vendor/require.js", "requirejs-config.js", "embed-amd.js"))]
+    has_state = "application/vnd.jupyter.widget-state+json" in page.read_text(encoding="utf-8")
+    assert bool(scripts) == has_state
+    if scripts:
+        names = [s["src"].split("?")[0].rsplit("/", 1)[-1] for s in scripts]
+        assert names == ["require.js", "requirejs-config.js", "embed-amd.js"]
+        assert all(s.has_attr("defer") for s in scripts), [str(s) for s in scripts]
+
+
+def test_figures_are_stored_losslessly_smaller():
+    """Every figure was through page_weight's lossless re-encoding: no opaque RGBA left."""
+    from PIL import Image
+
+    images = sorted((HTML / "_images").glob("*.png"))
+    if not images:
+        pytest.skip("no figures")
+    done = json.loads((HTML / "_images" / ".page_weight.json").read_text())
+    assert {p.name for p in images} <= set(done)
+    for path in images:
+        with Image.open(path) as image:
+            opaque_rgba = image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255)
+            assert not opaque_rgba, path.name

@@ -520,3 +520,20 @@ def test_fgsm_js_attacked_image_is_the_pythons(tmp_path, fgsm_explorer):
 def test_widgets_refuse_bad_arguments(widget, kwargs, message):
     with pytest.raises(ValueError, match=message):
         widget(**kwargs)
+
+
+# -- playground: what the page carries ---------------------------------------------------------------
+
+def test_playground_sends_its_photos_as_bytes():
+    """The browser gets each photo's pixels as base64 bytes (not a JSON list: a quarter of the
+    page weight), and decodes exactly the pixels Python holds."""
+    from cnnbook.widgets.playground import KernelPlayground
+
+    widget = KernelPlayground(size=16)
+    assert set(widget.photos_b64) == set(widget.photos)
+    for name, pixels in widget.photos.items():
+        assert list(base64.b64decode(widget.photos_b64[name])) == list(pixels)
+    state = widget.get_state()
+    assert "photos_b64" in state and "photos" not in state
+    widget.photos = {"flat": [7] * 256}
+    assert base64.b64decode(widget.photos_b64["flat"]) == bytes([7] * 256)

@@ -4,7 +4,7 @@
 //   banded -- shared and local: only v[0..K-1] = w[0..K-1] are non-zero, rows D-K+1 (valid): K parameters.
 // Choosing a row lights up the weights that output uses and the inputs they multiply.
 
-import { frame, label, range, select, setter, svgStart } from "./_ui.js";
+import { frame, label, range, select, setter, showPicture, svgStart } from "./_ui.js";
 
 const CELL = 34;
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -34,11 +34,12 @@ function colour(mode, id) {
 }
 
 function render({ model, el }) {
-  const { bar, picture, text } = frame(el, "cnnbook-banded");
+  const { bar, picture, text } = frame(el, "cnnbook-banded", "From a dense layer to a convolution");
   const mode = select([["dense", "dense: no assumption"], ["shared", "shared: same function everywhere"],
     ["banded", "shared + local: a convolution"]]);
   const D = range(3, 12), K = range(1, 7), row = range(0, 0);  // update() sets K's and row's max
-  bar.append(label("assumption", mode), label("inputs D", D), label("kernel K", K), label("output row", row));
+  bar.append(label("assumption", mode), label("inputs D", D), label("kernel K", K),
+    label("output row", row, { valueText: (v) => `row ${v} of ${Number(row.max) + 1}, output y${v}` }));
 
   function update() {
     const m = model.get("mode"), d = model.get("D"), k = Math.min(model.get("K"), d);
@@ -64,7 +65,7 @@ function render({ model, el }) {
         const fill = name === null ? "#fff" : colour(m, s.param(r, j));
         const opacity = r === i || name === null ? 1 : 0.45;
         svg += `<rect data-row="${r}" x="${left + j * CELL}" y="${top + r * CELL}" width="${CELL}" height="${CELL}" fill="${fill}" fill-opacity="${opacity}" stroke="#999" stroke-width="0.5"/>`;
-        svg += `<text data-row="${r}" x="${left + j * CELL + CELL / 2}" y="${top + r * CELL + CELL / 2 + 4}" text-anchor="middle" font-size="${m === "dense" ? 9 : 11}" fill="${name === null ? "#bbb" : "#222"}">${name === null ? "0" : name}</text>`;
+        svg += `<text data-row="${r}" x="${left + j * CELL + CELL / 2}" y="${top + r * CELL + CELL / 2 + 4}" text-anchor="middle" font-size="${m === "dense" ? 9 : 11}" fill="${name === null ? "#6b6b6b" : "#222"}">${name === null ? "0" : name}</text>`;
       }
       const yx = left + s.cols * CELL + gap;
       svg += `<rect data-row="${r}" x="${yx}" y="${top + r * CELL + 2}" width="${CELL}" height="${CELL - 4}" rx="3" fill="${r === i ? "#9fd3ff" : "#fff"}" stroke="#555" stroke-width="${r === i ? 2 : 1}"/>`;
@@ -73,9 +74,11 @@ function render({ model, el }) {
     svg += `<rect x="${left - 2}" y="${top + i * CELL - 2}" width="${s.cols * CELL + 4}" height="${CELL + 4}" fill="none" stroke="#d08c00" stroke-width="3"/>`;
     svg += `<text x="${left + s.cols * CELL + gap - 4}" y="${top - 8}" font-size="13">output y</text>`;
     svg += "</svg>";
-    picture.innerHTML = svg;
     const terms = [];
     for (let j = 0; j < s.cols; j++) if (s.name(i, j) !== null) terms.push(`${s.name(i, j)}·x${j}`);
+    showPicture(picture, svg, `The weight matrix W of y = W x, ${s.rows} rows by ${s.cols} columns, in the ${m} mode: ` +
+      `${s.count} different parameters${m === "banded" ? ", zeros outside a band of " + k + " diagonals" : ""}. ` +
+      `Row ${i} is highlighted: y${i} = ${terms.join(" + ")}.`);
     const what = { dense: `${d}×${d} = ${s.count} parameters: every output has its own weights for every input`,
       shared: `2·${d} − 1 = ${s.count} parameters: W[i][j] = v[j−i] depends only on the offset j − i (constant diagonals)`,
       banded: `${s.count} parameters, whatever D: only offsets 0..${k - 1} are non-zero, and ${s.rows} = D − K + 1 outputs fit` };

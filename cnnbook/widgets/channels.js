@@ -3,13 +3,13 @@
 // y = b + sum_c weight[c] * (x_c correlated with kernel) (valid padding). The three weighted
 // channel maps and their sum are drawn next to the photo; sliders and presets change the filter.
 
-import { label, paintPixels, range, select, setter } from "./_ui.js";
+import { describeCanvas, ensureStyle, label, liveRegion, paintPixels, range, select, setter } from "./_ui.js";
 
 export const KERNELS = {
   "1x1 (no spatial extent)": [[1]],
   "3x3 blur": [[1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9], [1 / 9, 1 / 9, 1 / 9]],
-  "3x3 vertical edges (Sobel)": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
-  "3x3 horizontal edges (Sobel)": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
+  "3x3 vertical edges (Sobel)": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+  "3x3 horizontal edges (Sobel)": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
 };
 
 export const PRESETS = {
@@ -70,10 +70,18 @@ function slider(text, min, max, step) {
   return { label: label(text, input, { valueWidth: "3em", format: (v) => Number(v).toFixed(2) }), input };
 }
 
+function extent(map) {
+  let lo = Infinity, hi = -Infinity;
+  for (const row of map) for (const v of row) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  return `values from ${lo.toFixed(2)} to ${hi.toFixed(2)}`;
+}
+
 function render({ model, el }) {
+  ensureStyle();
   const root = document.createElement("div");
-  root.className = "cnnbook-channels";
-  root.style.fontFamily = "sans-serif";
+  root.className = "cnnbook-widget cnnbook-channels";
+  root.setAttribute("role", "group");
+  root.setAttribute("aria-label", "Channel mixer: one filter over a colour photo");
   const set = setter(model);
   const presets = document.createElement("div");
   presets.style.margin = "4px 0";
@@ -91,17 +99,14 @@ function render({ model, el }) {
   const sliders = ["red", "green", "blue"].map((c) => slider(`w_${c}`, -1, 1, 0.05));
   const bias = slider("bias b", -1, 1, 0.05);
   const kernel = select(Object.keys(KERNELS).map((name) => [name, name]));
-  const kernelLabel = document.createElement("label");
-  kernelLabel.append("kernel ", kernel);
-  controls.append(...sliders.map((s) => s.label), bias.label, kernelLabel);
+  controls.append(...sliders.map((s) => s.label), bias.label, label("kernel", kernel));
   const pictures = document.createElement("div");
   const size = 150;
   const photo = panel("input x: 3 channels", size);
   const parts = ["red", "green", "blue"].map((c) => panel(`w_${c} · (x_${c} ⋆ k)`, size));
   const out = panel("output map y", size);
   pictures.append(photo.box, ...parts.map((p) => p.box), out.box);
-  const text = document.createElement("div");
-  text.style.fontSize = "14px";
+  const text = liveRegion("cnnbook-result");
   root.append(presets, controls, pictures, text);
   el.append(root);
 
@@ -118,8 +123,15 @@ function render({ model, el }) {
     drawPhoto(photo.canvas, image, H, W);
     result.parts.forEach((m, c) => draw(parts[c].canvas, m, scale));
     draw(out.canvas, result.out, scale);
-    const K = k.length;
-    text.innerHTML = `Output map ${H - K + 1}×${W - K + 1} (valid padding; red positive, blue negative, one colour scale ` +
+    const K = k.length, colours = ["red", "green", "blue"];
+    describeCanvas(photo.canvas, `the input photo, ${H}×${W} pixels, 3 colour channels`);
+    result.parts.forEach((m, c) => describeCanvas(parts[c].canvas, `channel ${colours[c]} correlated with the ` +
+      `${name} kernel, times w_${colours[c]} = ${weights[c].toFixed(2)}: ${extent(m)}`));
+    describeCanvas(out.canvas, `the output map y, ${H - K + 1}×${W - K + 1}, the sum of the three plus b = ` +
+      `${b.toFixed(2)}: ${extent(result.out)} (red positive, blue negative)`);
+    text.textContent = `Filter w = (${weights.map((w) => w.toFixed(2)).join(", ")}), b = ${b.toFixed(2)}: the ` +
+      `output map y has ${extent(result.out)}. `;
+    text.innerHTML += `Output map ${H - K + 1}×${W - K + 1} (valid padding; red positive, blue negative, one colour scale ` +
       `for all four maps). This filter has ${3 * K * K} weights (3 channels × ${K}×${K}) and 1 bias: ` +
       `(K²C + 1) = ${3 * K * K + 1} parameters, whatever the size of the photo. A layer holds F such filters.`;
   }

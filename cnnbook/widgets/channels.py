@@ -21,8 +21,8 @@ from cnnbook.widgets import esm
 KERNELS = {
     "1x1 (no spatial extent)": np.ones((1, 1)),
     "3x3 blur": np.full((3, 3), 1 / 9),
-    "3x3 vertical edges (Sobel)": np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]),
-    "3x3 horizontal edges (Sobel)": np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]]),
+    "3x3 vertical edges (Sobel)": np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]),
+    "3x3 horizontal edges (Sobel)": np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]]),
 }
 MAX_SIDE = 128
 

@@ -3,7 +3,7 @@
 // eps of a grid. The attacked image is rebuilt here, clip(x + eps * sign, 0, 1), exactly as fgsm
 // makes it, so the page needs no kernel: pick a digit, slide eps, watch the bars.
 
-import { paintPixels, setter } from "./_ui.js";
+import { describeCanvas, ensureStyle, label, liveRegion, paintPixels, range, setter } from "./_ui.js";
 
 const SCALE = 4;   // screen pixels per image pixel
 
@@ -35,7 +35,7 @@ function panel(title, h, w) {
   const box = document.createElement("div");
   box.style.cssText = "display:inline-block;margin:0 12px 6px 0;text-align:center;vertical-align:top";
   const caption = document.createElement("div");
-  caption.style.cssText = "font-size:12px;color:#333;margin-bottom:3px";
+  caption.style.cssText = "font-size:12px;margin-bottom:3px";
   caption.textContent = title;
   const canvas = document.createElement("canvas");
   canvas.width = w * SCALE;
@@ -53,30 +53,29 @@ function render({ model, el }) {
   const pixels = (d) => Array.from(images.subarray(d * size, (d + 1) * size), (v) => v / 255);
   const signOf = (d) => Array.from(signs.subarray(d * size, (d + 1) * size), (v) => v - 1);
 
+  ensureStyle();
   const root = document.createElement("div");
-  root.style.cssText = "font-family:sans-serif;font-size:13px;padding:6px";
+  root.className = "cnnbook-widget cnnbook-fgsm";
+  root.setAttribute("role", "group");
+  root.setAttribute("aria-label", "FGSM explorer: fooling a network with a small change");
+  root.style.cssText = "font-size:13px;padding:6px";
 
   const controls = document.createElement("div");
   controls.style.marginBottom = "8px";
   const pick = document.createElement("select");
-  labels.forEach((label, d) => pick.add(new Option(`digit ${d + 1}: a '${label}'`, String(d))));
-  const slider = document.createElement("input");
-  Object.assign(slider, { type: "range", min: 0, max: epsValues.length - 1, step: 1 });
+  labels.forEach((digit, d) => pick.add(new Option(`digit ${d + 1}: a '${digit}'`, String(d))));
+  // the slider steps through eps_values; what it says (and shows) is eps itself
+  const slider = range(0, epsValues.length - 1);
   slider.style.verticalAlign = "middle";
-  const epsText = document.createElement("span");
-  epsText.style.cssText = "display:inline-block;min-width:5.5em;margin-left:6px";
-  const pickLabel = document.createElement("label");
-  pickLabel.append("image ", pick);
-  pickLabel.style.marginRight = "18px";
-  const sliderLabel = document.createElement("label");
-  sliderLabel.append("eps ", slider, epsText);
-  controls.append(pickLabel, sliderLabel);
+  const epsOf = (step) => `${epsValues[Number(step)].toFixed(2)}`;
+  controls.append(label("image", pick),
+    label("eps", slider, { valueWidth: "5.5em", format: (v) => `= ${epsOf(v)}`, valueText: (v) => `eps ${epsOf(v)}` }));
 
   const original = panel("original", h, w), change = panel("eps * sign(gradient)", h, w);
   const adversarial = panel("attacked image", h, w);
   const bars = document.createElement("div");
   bars.style.cssText = "display:inline-block;vertical-align:top;margin-left:6px";
-  const verdict = document.createElement("div");
+  const verdict = liveRegion("cnnbook-result");
   verdict.style.cssText = "margin-top:4px;font-weight:bold";
 
   root.append(controls, original.box, change.box, adversarial.box, bars, verdict);
@@ -84,11 +83,15 @@ function render({ model, el }) {
 
   function drawBars(p, truth, predicted) {
     const width = 180, row = 15;
-    let svg = `<svg width="${width + 60}" height="${row * p.length + 20}" font-size="11">` +
+    const order = p.map((q, k) => k).sort((a, b) => p[b] - p[a]).slice(0, 3);
+    const said = order.map((k) => `${k}: ${p[k].toFixed(2)}`).join(", ");
+    let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 60}" height="${row * p.length + 20}" font-size="11"` +
+      ` role="img" aria-label="Class probabilities, largest first: ${said}; the true class is ${truth}." ` +
+      `style="background:#fff;border-radius:4px">` +
       `<text x="0" y="11" fill="#333">class probabilities</text>`;
     p.forEach((q, k) => {
       const y = 18 + k * row;
-      const fill = k === predicted ? (k === truth ? "#4d9221" : "#c51b7d") : "#9e9e9e";
+      const fill = k === predicted ? (k === truth ? "#3b7a1a" : "#b0166b") : "#9e9e9e";
       svg += `<text x="0" y="${y + 10}" fill="#333">${k}${k === truth ? "*" : ""}</text>` +
         `<rect x="18" y="${y}" width="${Math.max(1, q * width)}" height="${row - 3}" fill="${fill}"/>` +
         `<text x="${22 + q * width}" y="${y + 10}" fill="#555">${q.toFixed(2)}</text>`;
@@ -101,16 +104,25 @@ function render({ model, el }) {
     const eps = epsValues[e], x = pixels(d), sign = signOf(d);
     pick.value = String(d);
     slider.value = String(e);
-    epsText.textContent = `= ${eps.toFixed(2)}`;
+    slider.showValue();
     paint(original.canvas, x, h, w, grey);
     paint(change.canvas, sign.map((s) => (eps > 0 ? s : 0)), h, w, signColour);
     paint(adversarial.canvas, attacked(x, sign, eps), h, w, grey);
     const p = model.get("probabilities")[d][e];
     const predicted = p.indexOf(Math.max(...p));
     drawBars(p, labels[d], predicted);
-    verdict.textContent = `true class ${labels[d]}, predicted ${predicted} (p = ${p[predicted].toFixed(2)})` +
-      (predicted === labels[d] ? "" : ": fooled");
-    verdict.style.color = predicted === labels[d] ? "#4d9221" : "#c51b7d";
+    const fooled = predicted !== labels[d];
+    verdict.textContent = `eps ${eps.toFixed(2)}: true class ${labels[d]}, predicted ${predicted} ` +
+      `(p = ${p[predicted].toFixed(2)})${fooled ? ": fooled" : ""}`;
+    // white on a dark badge: the same contrast in a light and a dark theme
+    verdict.style.cssText = "margin-top:4px;font-weight:bold;display:inline-block;padding:2px 8px;border-radius:4px;" +
+      `color:#fff;background:${fooled ? "#b0166b" : "#3b7a1a"}`;
+    const changed = sign.filter((v) => v !== 0).length;
+    describeCanvas(original.canvas, `the original image, a handwritten ${labels[d]}, ${h}×${w} pixels`);
+    describeCanvas(change.canvas, eps > 0 ? `the change: ${changed} pixels move by eps = ${eps.toFixed(2)}, up (red) or ` +
+      "down (blue) as the sign of the loss gradient says" : "no change at eps 0");
+    describeCanvas(adversarial.canvas, `the attacked image at eps ${eps.toFixed(2)}, which the network reads as a ` +
+      `${predicted}`);
   }
 
   const set = setter(model);

@@ -79,6 +79,16 @@ function formulaText(axis, n, k, s, [before, after], d) {
   return `${axis}′ = ⌊(${n} + ${pad} − ${d}·(${k} − 1) − 1) / ${s}⌋ + 1 = ${out}`;
 }
 
+function ordinal(n) {
+  return { 2: "2nd", 3: "3rd" }[n] || `${n}th`;
+}
+
+/** The bytes of a base64 string, as a Uint8Array. */
+export function decodeBytes(b64) {
+  const raw = atob(b64);
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
 function formatNumber(v) {
   return Number.isInteger(v) ? String(v) : String(Math.round(v * 10000) / 10000);
 }
@@ -127,17 +137,23 @@ function drawGrey(canvas, levels, h, w) {
 // ---- the widget ----------------------------------------------------------------------------
 
 function render({ model, el }) {
-  const root = make("div", { class: "cnnpg" });
+  const root = make("div", { class: "cnnpg", role: "group", "aria-label": "Kernel playground" });
   el.append(root);
 
   // controls
-  const photoSelect = select(Object.keys(model.get("photos")), model.get("photo"));
+  const photos = () => model.get("photos_b64");  // name -> base64 of size*size bytes
+  const photoSelect = select(Object.keys(photos()), model.get("photo"));
   const presetSelect = select([...Object.keys(model.get("presets")), "custom"], model.get("preset"));
   const rowsSelect = select([...Array(MAX_KERNEL).keys()].map((i) => String(i + 1)), "3");
   const colsSelect = select([...Array(MAX_KERNEL).keys()].map((i) => String(i + 1)), "3");
+  // two controls under one visible label: each gets its own name
+  rowsSelect.setAttribute("aria-label", "kernel rows");
+  colsSelect.setAttribute("aria-label", "kernel columns");
   const strideSlider = slider(1, MAX_STEP, model.get("stride"));
   const paddingMode = select(["number", ...PADDING_MODES], "number");
   const paddingSlider = slider(0, MAX_PADDING, 0);
+  paddingMode.setAttribute("aria-label", "padding mode");
+  paddingSlider.setAttribute("aria-label", "padding, zeros on each side");
   const dilationSlider = slider(1, MAX_STEP, model.get("dilation"));
   const displaySelect = select(["clip", "signed"], model.get("display_mode"));
   const strideValue = make("output"), paddingValue = make("output"), dilationValue = make("output");
@@ -148,11 +164,14 @@ function render({ model, el }) {
   }
 
   // panels
-  const inputCanvas = make("canvas", { class: "cnnpg-image", "aria-label": "input photo" });
-  const outputCanvas = make("canvas", { class: "cnnpg-image", "aria-label": "output image" });
-  const grid = make("div", { class: "cnnpg-kernel", role: "grid" });
-  const inputCaption = make("div", { class: "cnnpg-caption" });
-  const outputCaption = make("div", { class: "cnnpg-caption" });
+  const inputCanvas = make("canvas", { class: "cnnpg-image", role: "img", "aria-label": "input photo", "data-panel": "input" });
+  const outputCanvas = make("canvas", { class: "cnnpg-image", role: "img", "aria-label": "output image", "data-panel": "output" });
+  // a group of labelled number inputs (not role=grid, whose cells would have to be gridcells)
+  const grid = make("div", { class: "cnnpg-kernel", role: "group", "aria-label": "kernel" });
+  const inputCaption = make("figcaption", { class: "cnnpg-caption" });
+  const outputCaption = make("figcaption", { class: "cnnpg-caption" });
+  // what a screen reader says after each change: the result in words
+  const status = make("div", { class: "cnnpg-status", role: "status", "aria-live": "polite", "aria-atomic": "true" });
   const sizeLine = make("div", { class: "cnnpg-size" });
   const formula = make("div", { class: "cnnpg-formula" });
   const errorLine = make("div", { class: "cnnpg-error", role: "alert" });
@@ -170,11 +189,11 @@ function render({ model, el }) {
     make("div", { class: "cnnpg-panels" }, [
       make("figure", { class: "cnnpg-panel" }, [inputCanvas, inputCaption]),
       make("div", { class: "cnnpg-op", text: "⋆" }),
-      make("figure", { class: "cnnpg-panel" }, [grid, make("div", { class: "cnnpg-caption", text: "kernel (edit any cell)" })]),
+      make("figure", { class: "cnnpg-panel" }, [grid, make("figcaption", { class: "cnnpg-caption", text: "kernel (edit any cell)" })]),
       make("div", { class: "cnnpg-op", text: "=" }),
       make("figure", { class: "cnnpg-panel" }, [outputCanvas, outputCaption]),
     ]),
-    sizeLine, formula, errorLine,
+    sizeLine, formula, errorLine, status,
   );
 
   function kernel() {
@@ -185,15 +204,20 @@ function render({ model, el }) {
     const k = kernel();
     grid.replaceChildren();
     grid.style.gridTemplateColumns = `repeat(${k[0].length}, auto)`;
+    grid.setAttribute("aria-label", `kernel, ${k.length} × ${k[0].length}: edit any cell`);
     const scale = Math.max(1e-12, ...k.flat().map(Math.abs));
     k.forEach((row, a) => row.forEach((v, b) => {
       const cell = make("input", {
         type: "number", step: "any", value: formatNumber(v), class: "cnnpg-cell",
         "aria-label": `kernel row ${a + 1} column ${b + 1}`, "data-row": a, "data-col": b,
       });
-      // colour says sign and size: blue negative, red positive
-      const t = Math.abs(v) / scale;
-      cell.style.backgroundColor = v >= 0 ? `rgba(220, 60, 40, ${0.45 * t})` : `rgba(40, 90, 220, ${0.45 * t})`;
+      // colour says sign and size: blue negative, red positive; a solid tint of white under dark
+      // text, so the contrast is the same in a light and a dark theme (at least 7:1)
+      const t = 0.45 * Math.abs(v) / scale;
+      const hue = v >= 0 ? [220, 60, 40] : [40, 90, 220];
+      const tint = (c) => Math.round(255 + (c - 255) * t);
+      cell.style.backgroundColor = `rgb(${hue.map(tint).join(", ")})`;
+      cell.style.color = "#111";
       cell.addEventListener("change", () => {
         const value = Number.parseFloat(cell.value);
         if (!Number.isFinite(value)) { cell.value = formatNumber(kernel()[a][b]); return; }
@@ -224,7 +248,7 @@ function render({ model, el }) {
 
   function update() {
     const n = model.get("size");
-    const pixels = model.get("photos")[model.get("photo")];
+    const pixels = decodeBytes(photos()[model.get("photo")]);
     const image = Float64Array.from(pixels, (p) => p / 255);
     const k = kernel();
     const stride = model.get("stride"), dilation = model.get("dilation"), padding = model.get("padding");
@@ -241,9 +265,14 @@ function render({ model, el }) {
     strideValue.textContent = String(stride);
     dilationValue.textContent = String(dilation);
     paddingValue.textContent = typeof padding === "string" ? "" : String(padding);
+    strideSlider.setAttribute("aria-valuetext", `stride ${stride}: every ${stride === 1 ? "" : ordinal(stride) + " "}position`);
+    dilationSlider.setAttribute("aria-valuetext", `dilation ${dilation}: taps ${dilation} pixel${dilation > 1 ? "s" : ""} apart`);
+    paddingSlider.setAttribute("aria-valuetext", typeof padding === "string" ? `${padding} padding`
+      : `${paddingSlider.value} zero${paddingSlider.value === "1" ? "" : "s"} on each side`);
 
     drawGrey(inputCanvas, pixels, n, n);
     inputCaption.textContent = `input ${n} × ${n}`;
+    inputCanvas.setAttribute("aria-label", `input: the ${model.get("photo")} photo, ${n} × ${n} pixels`);
 
     const kh = k.length, kw = k[0].length;
     const rowPad = paddingAmounts(padding, kh, dilation), colPad = paddingAmounts(padding, kw, dilation);
@@ -267,7 +296,9 @@ function render({ model, el }) {
     } catch (err) {
       errorLine.textContent = err.message;
       outputCanvas.width = outputCanvas.height = 0;
+      outputCanvas.setAttribute("aria-label", "output image: none");
       sizeLine.textContent = "output size: none";
+      status.textContent = `No output: ${err.message}.`;
       publish([], [0, 0], err.message);
       return;
     }
@@ -276,6 +307,14 @@ function render({ model, el }) {
     drawGrey(outputCanvas, greyLevels(values, mode), oh, ow);
     outputCaption.textContent = `output ${oh} × ${ow}`;
     sizeLine.textContent = `output size: ${oh} × ${ow}`;
+    let lo = Infinity, hi = -Infinity;
+    for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    const preset = model.get("preset");
+    const what = `the ${model.get("photo")} photo cross-correlated with ${preset === "custom" ? "your" : `the ${preset}`} ` +
+      `kernel (${kh} × ${kw}), stride ${stride}, padding ${padding}, dilation ${dilation}; values from ` +
+      `${formatNumber(lo)} to ${formatNumber(hi)}, drawn ${mode === "signed" ? "with zero as mid-grey" : "clipped to 0…1"}`;
+    outputCanvas.setAttribute("aria-label", `output image, ${oh} × ${ow}: ${what}`);
+    status.textContent = `Output ${oh} × ${ow}: ${what}.`;
     publish(Array.from(values), [oh, ow], "");
   }
 

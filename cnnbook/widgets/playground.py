@@ -6,12 +6,14 @@ supplies the data (downscaled photos, preset kernels) and reads the result back:
 writes the output it draws into the `output` and `output_shape` traits, and `expected_output()`
 computes the same thing with the reference `solutions.corr2d`, so a test can compare the two.
 
-Pixels travel as integers 0..255 and are divided by 255 on both sides, so Python and JavaScript
-start from bit-identical float64 images.
+Pixels travel as integers 0..255 (bytes, base64-encoded: a quarter of the page weight of a JSON
+list) and are divided by 255 on both sides, so Python and JavaScript start from bit-identical
+float64 images.
 """
 
 from __future__ import annotations
 
+import base64
 import pathlib
 from functools import cache
 
@@ -88,7 +90,8 @@ class KernelPlayground(anywidget.AnyWidget):
     _css = HERE / "playground.css"
 
     size = traitlets.Int(64).tag(sync=True)
-    photos = traitlets.Dict().tag(sync=True)  # name -> size*size pixels 0..255, row-major
+    photos = traitlets.Dict()  # name -> size*size pixels 0..255, row-major
+    photos_b64 = traitlets.Dict().tag(sync=True)  # the same pixels as base64 bytes, for the browser
     photo = traitlets.Unicode("camera").tag(sync=True)
     presets = traitlets.Dict().tag(sync=True)  # name -> {"kernel": [[...]], "display": "clip"|"signed"}
     preset = traitlets.Unicode("identity").tag(sync=True)  # "custom" once a cell is edited
@@ -120,6 +123,11 @@ class KernelPlayground(anywidget.AnyWidget):
             preset=preset,
             **kwargs,
         )
+
+    @traitlets.observe("photos")
+    def _encode_photos(self, change):
+        self.photos_b64 = {name: base64.b64encode(bytes(pixels)).decode("ascii")
+                           for name, pixels in change["new"].items()}
 
     # -- validation: a bad value never reaches the browser ---------------------------------
 

@@ -3,7 +3,7 @@
 // its receptive field. Layer l has kernel k, stride s_l and dilation d_l; unit j of layer l reads
 // units j*s_l + t*d_l (t = 0..k-1) of layer l-1.
 
-import { frame, label, range, select, setter, svgStart } from "./_ui.js";
+import { frame, label, range, select, setter, showPicture, svgStart } from "./_ui.js";
 
 const MAX_INPUTS = 400;   // wider stacks are described in words, not drawn
 
@@ -45,10 +45,14 @@ export function cone(g, k, layer, unit) {
 }
 
 function render({ model, el }) {
-  const { bar, picture, text } = frame(el, "cnnbook-receptive");
+  const { bar, picture, text } = frame(el, "cnnbook-receptive", "Receptive field explorer");
   const layers = range(1, 6), kernel = range(1, 7), stride = range(1, 3);
   const dil = select([["1", "1 (none)"], ["2", "2 in every layer"], ["doubling", "1, 2, 4, 8, ..."]]);
-  bar.append(label("layers", layers), label("kernel", kernel), label("stride", stride), label("dilation", dil));
+  const layerPick = range(1, 1), unitPick = range(0, 0);  // update() sets their max
+  const chosen = document.createElement("div");
+  chosen.append(label("layer", layerPick, { valueText: (v) => `layer ${v} of ${layers.value}` }),
+    label("unit", unitPick, { valueWidth: "2em", valueText: (v) => `unit ${v} of ${Number(unitPick.max) + 1}` }));
+  bar.append(label("layers", layers), label("kernel", kernel), label("stride", stride), label("dilation", dil), chosen);
 
   function selected(g, L) {
     let layer = model.get("layer"), unit = model.get("unit");
@@ -63,12 +67,15 @@ function render({ model, el }) {
     for (const r of [layers, kernel, stride]) r.showValue();
     const g = geometry(L, k, s, mode);
     const [layer, unit] = selected(g, L);
+    layerPick.max = L; layerPick.value = layer;
+    unitPick.max = g.sizes[layer] - 1; unitPick.value = unit;
+    layerPick.showValue(); unitPick.showValue();
     const r = g.field[layer];
     const terms = [];
     for (let l = 0; l < layer; l++) terms.push(`${g.dil[l]}·${k - 1}·${g.jump[l]}`);
     const formula = `r = 1 + Σ d·(k−1)·(product of earlier strides) = 1 + ${terms.join(" + ")} = <b>${r}</b>`;
     if (g.sizes[0] > MAX_INPUTS) {
-      picture.innerHTML = `<p style="color:#b00">${g.sizes[0]} inputs are too many to draw; choose fewer layers or a smaller stride.</p>`;
+      picture.innerHTML = `<p class="cnnbook-error" style="color:#b00020;margin:4px">${g.sizes[0]} inputs are too many to draw; choose fewer layers or a smaller stride.</p>`;
       text.innerHTML = `Unit ${unit} of layer ${layer} sees ${r} inputs. ${formula}`;
       return;
     }
@@ -90,7 +97,7 @@ function render({ model, el }) {
       }
     }
     for (let l = 0; l <= L; l++) {
-      svg += `<text x="8" y="${yOf(l) + 4}" font-size="12" fill="#444">${l === 0 ? "input" : `layer ${l}`}</text>`;
+      svg += `<text x="8" y="${yOf(l) + 4}" font-size="12" fill="#333">${l === 0 ? "input" : `layer ${l}`}</text>`;
       for (let j = 0; j < g.sizes[l]; j++) {
         const lit = l <= layer && sets[l].has(j);
         const chosen = l === layer && j === unit;
@@ -99,8 +106,11 @@ function render({ model, el }) {
       }
     }
     svg += "</svg>";
-    picture.innerHTML = svg;
-    text.innerHTML = `Unit ${unit} of layer ${layer} (click any unit) sees <b>${r}</b> consecutive inputs` +
+    const inputs = [...sets[0]].sort((a, b) => a - b);
+    showPicture(picture, svg, `A stack of ${L} layer${L > 1 ? "s" : ""} over ${g.sizes[0]} inputs. Unit ${unit} of layer ` +
+      `${layer} is chosen; the units that feed it are lit, down to inputs ${inputs[0]} to ${inputs[inputs.length - 1]}` +
+      `${inputs.length < r ? ` (${inputs.length} of them, with holes)` : ""}: its receptive field of ${r} inputs.`);
+    text.innerHTML = `Unit ${unit} of layer ${layer} (click any unit, or choose it above) sees <b>${r}</b> consecutive inputs` +
       `${sets[0].size < r ? `, of which it reads ${sets[0].size} (dilation leaves holes)` : ""}. ${formula}`;
   }
 
@@ -110,6 +120,8 @@ function render({ model, el }) {
   kernel.addEventListener("input", () => { set("kernel", Number(kernel.value)); reset(); });
   stride.addEventListener("input", () => { set("stride", Number(stride.value)); reset(); });
   dil.addEventListener("change", () => { set("dilation", dil.value); reset(); });
+  layerPick.addEventListener("input", () => { set("layer", Number(layerPick.value)); set("unit", -1); });
+  unitPick.addEventListener("input", () => { set("layer", Number(layerPick.value)); set("unit", Number(unitPick.value)); });
   picture.addEventListener("click", (event) => {
     const d = event.target.dataset || {};
     if (d.layer !== undefined && Number(d.layer) > 0) { set("layer", Number(d.layer)); set("unit", Number(d.unit)); }

@@ -2,7 +2,7 @@
 // widget stays live in the static book (no kernel): the model holds x, w, padding, stride, flip
 // and the index of the output being computed.
 
-import { frame, label, range, select, setter, svgStart } from "./_ui.js";
+import { frame, label, range, select, setter, showPicture, svgStart } from "./_ui.js";
 
 const CELL = 46;     // width of one sample box, px
 const GAP = 4;       // space between boxes
@@ -96,16 +96,21 @@ function draw(model) {
     const values = c.taps.map((t, k) => `${fmt(t)}·${fmt(c.xp[start + k])}`);
     formula = `y${i} = ${terms.join(" + ")} = ${values.join(" + ")} = <b>${fmt(c.y[i])}</b>`;
   }
-  return { svg, formula, n, i, c };
+  const description = n === 0
+    ? `The input x (${x.length} values) and the kernel (${c.K} taps): the kernel is longer than the padded input, so there is no output.`
+    : `The input x, ${x.length} values${c.left + c.right ? ` with ${c.left} + ${c.right} zeros of padding` : ""}; the kernel` +
+      `${flip ? ", flipped," : ""} lying under the window of output ${i}; and the output y, ${n} values, of which ` +
+      `the first ${i + 1} are computed: ${formula.replace(/<\/?b>/g, "")}.`;
+  return { svg, formula, n, i, c, description };
 }
 
 function render({ model, el }) {
-  const { root, bar, picture, text: formula } = frame(el, "cnnbook-sliding1d");
+  const { bar, picture, text } = frame(el, "cnnbook-sliding1d", "The sliding window of a 1D convolution");
+  // both lines are the result: the live region reads them together
+  const formula = document.createElement("div"), info = document.createElement("div");
   formula.style.margin = "4px 0";
-  const info = document.createElement("div");
   info.style.fontSize = "13px";
-  info.style.color = "#444";
-  root.append(info);
+  text.append(formula, info);
 
   const op = select([["corr", "cross-correlation (corr1d)"], ["conv", "convolution (conv1d: flip w)"]]);
   const pad = select(["valid", "same", "full"].map((m) => [m, m]));
@@ -116,18 +121,20 @@ function render({ model, el }) {
   const play = document.createElement("button");
   play.textContent = "play";
   bar.append(label("operation", op), label("padding", pad), label("stride", stride),
-    label("output", index, { showValue: false }), play);
+    label("output", index, { showValue: false, valueText: (v) => `output y${v}, ${Number(v) + 1} of ${Number(index.max) + 1}` }),
+    play);
 
   let timer = null;
   function update() {
     const d = draw(model);
-    picture.innerHTML = d.svg;
-    formula.innerHTML = d.formula;
+    showPicture(picture, d.svg, d.description);
+    formula.innerHTML = d.formula || "no output";
     op.value = model.get("flip") ? "conv" : "corr";
     pad.value = model.get("padding");
     stride.value = model.get("stride");
     index.max = Math.max(0, d.n - 1);
     index.value = d.i;
+    index.showValue();
     const c = d.c;
     info.textContent = `${x().length} inputs, padding ${c.left} left + ${c.right} right, kernel ${c.K}, ` +
       `stride ${model.get("stride")}: floor((${x().length} + ${c.left + c.right} - ${c.K}) / ${model.get("stride")}) + 1 = ${d.n} outputs` +

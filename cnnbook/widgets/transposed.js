@@ -1,12 +1,13 @@
 // Transposed-convolution explorer. Three grids: the small input, the larger output (each cell shows
 // how many (input pixel, kernel tap) pairs land on it), and the same output computed the other way,
 // as a stride-1 correlation with the flipped kernel over the input with s-1 zeros inserted between
-// its pixels and k-1-p zeros of padding around it. Click an input pixel to see the k x k patch it
-// spreads over; click an output pixel to see the window that computes it and the inputs in it.
+// its pixels and k-1-p zeros of padding around it. Click an input pixel (or choose it in the
+// "inspect" menu) to see the k x k patch it spreads over; click or choose an output pixel to see
+// the window that computes it and the inputs in it.
 // Input pixel (i, j) with tap (a, b) lands on uncropped output (s*i + a, s*j + b); padding p then
 // cuts p rows and columns from every border.
 
-import { frame, label, range, setter, svgStart } from "./_ui.js";
+import { frame, label, range, select, setOptions, setter, showPicture, svgStart } from "./_ui.js";
 
 export function geometry(n, k, s, p) {
   const full = (n - 1) * s + k;            // output side before the padding is cut
@@ -72,11 +73,12 @@ function outline(x0, y0, r, c, h, w, color) {
 }
 
 function render({ model, el }) {
-  const { bar, picture, text } = frame(el, "cnnbook-transposed");
+  const { bar, picture, text } = frame(el, "cnnbook-transposed", "Transposed convolution explorer");
   const size = range(2, 5), kernel = range(1, 5), stride = range(1, 3), padding = range(0, 4);
+  const inspect = select([]);
   const small = { valueWidth: "1.2em" };
   bar.append(label("input side", size, small), label("kernel", kernel, small), label("stride", stride, small),
-    label("padding", padding, small));
+    label("padding", padding, small), label("inspect", inspect));
 
   function update() {
     const n = model.get("n"), k = model.get("kernel"), s = model.get("stride");
@@ -86,7 +88,8 @@ function render({ model, el }) {
     const g = geometry(n, k, s, p);
     if (g.out <= 0) {
       picture.innerHTML = "";
-      text.innerHTML = `<span style="color:#b00">Padding ${p} leaves no output; lower it.</span>`;
+      setOptions(inspect, [], "");
+      text.innerHTML = `<span class="cnnbook-error">Padding ${p} leaves no output; lower it.</span>`;
       return;
     }
     const counts = contributions(g);
@@ -97,6 +100,12 @@ function render({ model, el }) {
     if (inp < 0 && outSel < 0) inp = Math.floor(n / 2) * n + Math.floor(n / 2);
     const [oi, oj] = outSel >= 0 ? [Math.floor(outSel / g.out), outSel % g.out] : [-1, -1];
     const feeding = new Set(outSel >= 0 ? sources(g, oi, oj).map(([i, j]) => i * n + j) : []);
+    const choices = [];
+    for (let id = 0; id < n * n; id++) choices.push([`input:${id}`, `input pixel ${NAMES[id]}`]);
+    for (let id = 0; id < g.out * g.out; id++) {
+      choices.push([`output:${id}`, `output pixel (${Math.floor(id / g.out)}, ${id % g.out})`]);
+    }
+    setOptions(inspect, choices, outSel >= 0 ? `output:${outSel}` : `input:${inp}`);
 
     const xA = 10, xB = xA + n * CELL + 50, xC = xB + g.out * CELL + 50, top = 36;
     const height = top + Math.max(n, g.out, g.big) * CELL + 12;
@@ -123,11 +132,10 @@ function render({ model, el }) {
         const id = i * n + j;
         return { fill: id === inp || feeding.has(id) ? "#ffb000" : "#cfe3f7", text: NAMES[id], data: "" };
       }
-      return { fill: kind === "pad" ? "#eeeeee" : "#ffffff", text: "0", color: "#aaa", data: "" };
+      return { fill: kind === "pad" ? "#eeeeee" : "#ffffff", text: "0", color: "#666", data: "" };
     }, `zeros inserted (${s - 1}) and padded (${g.pad}): ${g.big}×${g.big}`);
     if (outSel >= 0) svg += outline(xC, top, oi, oj, k, k, "#2a9d2a");
     svg += "</svg>";
-    picture.innerHTML = svg;
 
     const even = least === most ? "every output pixel receives the same number" :
       `output pixels receive between ${least} and ${most} contributions` +
@@ -135,8 +143,16 @@ function render({ model, el }) {
     const selected = outSel >= 0
       ? `Output (${oi}, ${oj}) is the flipped kernel applied to the green ${k}×${k} window on the right: ` +
         `it reads input pixels ${[...feeding].map((id) => NAMES[id]).join(", ") || "none (only zeros)"}.`
-      : `Input pixel ${NAMES[inp]} adds kernel × its value into the orange ${k}×${k} patch (click an output pixel ` +
-        "to see which inputs reach it).";
+      : `Input pixel ${NAMES[inp]} adds kernel × its value into the orange ${k}×${k} patch (click or inspect an ` +
+        "output pixel to see which inputs reach it).";
+    const where = outSel >= 0
+      ? `output pixel (${oi}, ${oj}) is chosen: the ${k}×${k} window over the zero-inserted input that computes it ` +
+        `holds input pixels ${[...feeding].map((id) => NAMES[id]).join(", ") || "none"}`
+      : `input pixel ${NAMES[inp]} is chosen: it spreads over a ${k}×${k} patch of the output`;
+    showPicture(picture, svg, `Three grids: the input, ${n}×${n}, pixels named a to ${NAMES[n * n - 1]}; the output, ` +
+      `${g.out}×${g.out}, each pixel showing how many (input pixel, kernel tap) pairs land on it, from ${least} to ` +
+      `${most}; and the input with ${s - 1} zero(s) inserted between pixels and ${g.pad} of padding, ` +
+      `${g.big}×${g.big}. The ${where}.`);
     text.innerHTML = `Output side (n − 1)·s − 2p + k = (${n} − 1)·${s} − 2·${p} + ${k} = <b>${g.out}</b>; ${even}. ` +
       selected;
   }
@@ -147,6 +163,11 @@ function render({ model, el }) {
   kernel.addEventListener("input", () => { set("kernel", Number(kernel.value)); reset(); });
   stride.addEventListener("input", () => { set("stride", Number(stride.value)); reset(); });
   padding.addEventListener("input", () => { set("padding", Number(padding.value)); reset(); });
+  inspect.addEventListener("change", () => {
+    const [which, id] = inspect.value.split(":");
+    set(which === "input" ? "selected_output" : "selected_input", -1);
+    set(which === "input" ? "selected_input" : "selected_output", Number(id));
+  });
   picture.addEventListener("click", (event) => {
     const d = event.target.dataset || {};
     if (d.input !== undefined) { set("selected_output", -1); set("selected_input", Number(d.input)); }

@@ -28,7 +28,7 @@ def widget_state(page) -> dict:
 
 def output_pixels(page, shape) -> np.ndarray:
     rgba = page.evaluate("""() => {
-        const c = document.querySelector("canvas[aria-label='output image']");
+        const c = document.querySelector("canvas[data-panel='output']");
         return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
     }""")
     return np.asarray(rgba, dtype=float).reshape(*shape, 4)[..., 0]
@@ -67,7 +67,7 @@ def wait_for_change(page, before_text: str | None = None, before_output=None):
 @pytest.fixture
 def playground(open_page):
     page, log = open_page(PAGE)
-    page.wait_for_selector(".cnnpg canvas[aria-label='output image']", timeout=30_000)
+    page.wait_for_selector(".cnnpg canvas[data-panel='output']", timeout=30_000)
     page.wait_for_function("() => document.querySelector('.cnnpg').playground", timeout=30_000)
     yield page
     assert not log.problems(), "\n".join(log.problems())
@@ -142,6 +142,6 @@ def test_presets_kernel_size_and_photo(playground):
 
 def test_playground_fits_a_phone(open_page):
     page, log = open_page(PAGE, PHONE)
-    page.wait_for_selector(".cnnpg canvas[aria-label='output image']", timeout=30_000)
+    page.wait_for_selector(".cnnpg canvas[data-panel='output']", timeout=30_000)
     screenshot(page, "playground-widget-phone")
     assert not log.problems(), "\n".join(log.problems())

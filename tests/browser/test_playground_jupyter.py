@@ -82,7 +82,7 @@ def test_playground_syncs_its_output_back_to_python(browser, jupyter_lab):
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)  # the kernel is up
         run_cell(page, 0)
-        page.wait_for_selector(".cnnpg canvas[aria-label='output image']", timeout=90_000)
+        page.wait_for_selector(".cnnpg canvas[data-panel='output']", timeout=90_000)
         # the reader moves the stride slider; the browser recomputes and syncs to the kernel
         page.locator("[data-control='stride']").fill("2")
         page.wait_for_function("() => document.querySelector('.cnnpg').playground.shape[0] === 15")
