@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 # 32 and 3x faster at batch 64 (PyTorch's LeNet training: unchanged).
 export GLIBC_TUNABLES := glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=134217728
 
-.PHONY: setup book test lint unit lab student release grade bench bench-pages gpu-check chromium clean
+.PHONY: setup book test lint unit lab student release grade bench bench-grade bench-pages gpu-check chromium clean
 
 # Python packages into .venv; the browser libraries the book serves (MathJax, require.js, the
 # widget runtime) from npm into node_modules, exactly as package-lock.json pins them.
@@ -81,6 +81,11 @@ grade: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# The grader's speed (1 and 2 jobs, 1- and 2-worker Dask clusters) against plain nbgrader autograde on
+# the same class, with where a notebook's time goes (a benchmark: it prints, it asserts nothing).
+bench-grade: setup
+	$(BIN)/python -m benchmarks.grading
 
 # Each page of the built book, cold, at 10 Mb/s in Chromium: bytes on the wire and first paint.
 bench-pages: setup

@@ -36,12 +36,35 @@ def main(argv: list[str] | None = None) -> int:
     gr.add_argument("--jobs", type=int, default=2)
     gr.add_argument("--cell-timeout", type=float, default=sandbox.Limits.cell_s, help="seconds per cell")
     gr.add_argument("--timeout", type=float, default=sandbox.Limits.notebook_s, help="seconds per notebook")
-    gr.add_argument("--memory", type=float, default=4.0, help="GiB of address space per notebook")
+    gr.add_argument("--memory", type=float, default=4.0, help="GiB of memory per notebook (the whole box)")
     gr.add_argument("--seed", default=None,
                     help="draws the hidden inputs: keep it secret until grades are out (default: the course's "
                          "fixed seed, so that a regrade sees the same inputs; visible tests never change)")
+    gr.add_argument("--scheduler", metavar="ADDRESS",
+                    help="grade on a Dask distributed cluster (tls://host:8786; see autograder/README.md)")
+    gr.add_argument("--regrade", action="append", metavar="STUDENT[/CHAPTER]", default=[],
+                    help="grade these again (repeatable); without it, only what has no result yet is graded")
+    gr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="a progress bar (default: when stderr is a terminal)")
+    gr.add_argument("--gradebook", nargs="?", const="", metavar="ROOT",
+                    help="also write the scores into nbgrader's gradebook of the course root ROOT "
+                         "(default: the one autograder/nbgrader_config.py uses), for formgrader")
+
+    ex = sub.add_parser("export", help="automatic, written and total points per student and chapter, "
+                                       "from nbgrader's gradebook, into one CSV")
+    ex.add_argument("--root", default=None, help="nbgrader's course root (default: as nbgrader_config.py)")
+    ex.add_argument("--out", default="final-grades.csv")
     args = parser.parse_args(argv)
     use_own_tools()
+
+    if args.command == "export":
+        from autograder.gradebook import export
+        from autograder.release import nbgrader_root
+
+        root = Path(args.root) if args.root else nbgrader_root()
+        n = export(root, Path(args.out))
+        print(f"{n} rows (student, chapter) from {root / 'gradebook.db'} into {args.out}")
+        return 0
 
     course = _course(args)
     if args.command == "release":
@@ -61,14 +84,50 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs, --cell-timeout, --timeout and --memory must be positive")
     limits = sandbox.Limits(cell_s=args.cell_timeout, notebook_s=args.timeout,
                             memory_bytes=int(args.memory * (1 << 30)))
+    out = Path(args.out)
+    before = _graded_so_far(out)
     start = time.monotonic()
-    from autograder.spec import DEFAULT_SEED
+    try:
+        options = {"seed": args.seed} if args.seed is not None else None
+        results = grade_class(submissions, out, jobs=args.jobs, course=course, limits=limits,
+                              progress=args.progress, scheduler=args.scheduler, regrade=args.regrade,
+                              options=options)
+    except (ConnectionError, OSError, RuntimeError, TimeoutError) as exc:
+        if not args.scheduler:
+            raise
+        print(f"error: the cluster at {args.scheduler}: {exc}\n(every result that came back is in "
+              f"{out / 'grades.csv'}; run the same command again to grade the rest)", file=sys.stderr)
+        return 1
+    now = sum(1 for r in results if r.status != "rejected" and (r.student, r.assignment) not in before) \
+        if not args.regrade else None
+    where = f"on the cluster at {args.scheduler}" if args.scheduler else ""
+    print(summary(results, time.monotonic() - start, args.jobs, graded_now=now, where=where))
+    if args.regrade:
+        matched = {(r.student, r.assignment) for r in results}
+        for selector in args.regrade:
+            student, _, chapter = selector.partition("/")
+            if not any(s == student and chapter in ("", a) for s, a in matched):
+                print(f"warning: --regrade {selector} matches no submission", file=sys.stderr)
+    print(f"grades: {out / 'grades.csv'}   feedback: {out / 'feedback'}/")
+    if args.gradebook is not None:
+        from autograder.gradebook import sync
+        from autograder.release import nbgrader_root
+        from autograder.results import Results
 
-    results = grade_class(submissions, Path(args.out), jobs=args.jobs, course=course, limits=limits,
-                          seed=args.seed if args.seed is not None else DEFAULT_SEED)
-    print(summary(results, time.monotonic() - start, args.jobs))
-    print(f"grades: {Path(args.out) / 'grades.csv'}   feedback: {Path(args.out) / 'feedback'}/")
+        root = Path(args.gradebook) if args.gradebook else nbgrader_root()
+        written, problems = sync(Results(out).load().rows(), root, out / "received")
+        for problem in problems:
+            print(f"gradebook: {problem}", file=sys.stderr)
+        print(f"gradebook: {written} submissions in {root / 'gradebook.db'} (formgrader shows them)")
+        if problems:
+            return 1
     return 0
+
+
+def _graded_so_far(out: Path) -> set[tuple[str, str]]:
+    from autograder.results import recorded_keys
+
+    return recorded_keys(out)
 
 
 if __name__ == "__main__":

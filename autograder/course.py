@@ -21,6 +21,10 @@ HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDE
 SOLUTION_BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.M | re.S)
 TOP_LEVEL_DEF = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
 MAX_NOTEBOOK_BYTES = 20 << 20
+# The grader parses a submission's code in its own process (the screen): at most this much per
+# cell bounds that parse to about a second and 100 MB whatever the source (a 1 MB cell of nested
+# lists took 10 s and 600 MB), and no honest solution comes near it (they are a few KB).
+MAX_CODE_CELL_CHARS = 100_000
 
 
 class NotebookError(ValueError):
@@ -66,6 +70,9 @@ def read_cells(data: bytes) -> list[Cell]:
         nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
         tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
         kind = raw.get("cell_type") if raw.get("cell_type") in ("code", "markdown", "raw") else "raw"
+        if kind == "code" and len(source) > MAX_CODE_CELL_CHARS:
+            raise NotebookError(f"a code cell holds {len(source):,} characters, more than the grader reads "
+                                f"({MAX_CODE_CELL_CHARS:,}: a solution is a few hundred lines at most)")
         cell_id = raw.get("id") if isinstance(raw.get("id"), str) else None
         cells.append(Cell(kind, source, nbg, tuple(t for t in tags if isinstance(t, str)), cell_id))
     return cells

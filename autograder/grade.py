@@ -22,14 +22,14 @@ import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 
 from autograder import feedback, outcomes, sandbox
+from autograder import results as results_store
 from autograder.assemble import (
     build_notebook,
     plan_cells,
@@ -38,7 +38,7 @@ from autograder.assemble import (
     solutions_module,
     student_cells,
 )
-from autograder.course import Chapter, Course, NotebookError, read_cells, visible_part
+from autograder.course import MAX_NOTEBOOK_BYTES, Chapter, Course, NotebookError, read_cells, visible_part
 from autograder.harvest import save_inputs
 from autograder.judge import CaseVerdict, ReferenceBroken, ReferenceCache, judge_cases
 from autograder.screen import flags as screen_flags
@@ -426,7 +426,7 @@ def _run_in_box(chapter: Chapter, mine, graded: list[str], s: Settings, result: 
         key = os.urandom(32)
         functions = [{"name": n, "module": specs[n][1], "outside": specs[n][0].outside_cases} for n in graded]
         plan = {"chapter": chapter.id, "cells": plan_cells(chapter, mine), "functions": functions,
-                "limits": {"cell_s": s.limits.cell_s, "notebook_s": s.limits.notebook_s}}
+                "limits": {"cell_s": s.limits.cell_s, "notebook_s": s.limits.notebook_s}, "isolation": s.isolation}
         secrets = {"key": key.hex(), "seeds": {n: function_seed(s.seed, n) for n in graded}}
         module, provided = solutions_module(chapter, s.course) if provided_names(chapter, s.course) else (None, [])
         notebook = build_notebook(chapter, provided)
@@ -453,7 +453,7 @@ def _run_in_box(chapter: Chapter, mine, graded: list[str], s: Settings, result: 
         visible = outcomes.visible_cells(manifest) if manifest is not None else []
         return manifest, visible, setup_errors, box
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        sandbox.remove_tree(work)
 
 
 def _write_feedback(result: SubmissionResult, out: Path) -> None:
@@ -466,55 +466,254 @@ def _write_feedback(result: SubmissionResult, out: Path) -> None:
 
 # -- a whole class ------------------------------------------------------------------------------
 
-def discover(submissions: Path) -> list[tuple[str, str, Path]]:
-    """(student, assignment, notebook path) for every `<student>/<id>/` folder."""
-    found = []
-    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for chapter_dir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            path = chapter_dir / f"{chapter_dir.name}.ipynb"
-            others = sorted(chapter_dir.glob("*.ipynb"))
-            if not path.exists() and len(others) == 1:  # a renamed copy ("03_conv1d-Copy1.ipynb")
-                path = others[0]
-            found.append((student_dir.name, chapter_dir.name, path))
-    return found
+COPY_SUFFIXES = (re.compile(r"\s*\((\d+)\)$"),                 # "04_conv2d (1)": a second download
+                 re.compile(r"[-_ ]?copy\s*(\d*)$", re.I),      # "04_conv2d-Copy1": Jupyter's duplicate
+                 re.compile(r"[-_ .]v(?:ersion)?\s*(\d+)$", re.I),  # "04_conv2d-v2", "04_conv2d_v2"
+                 re.compile(r"[-_ ](final|latest|new|submit|submitted)$", re.I))
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What was found for one student and chapter: the notebook to grade (and why that one), or
+    `path=None` and the reason it cannot be graded. Either way it becomes a row."""
+
+    student: str
+    assignment: str
+    path: Path | None
+    file: str = ""   # the notebook, relative to the submissions folder
+    note: str = ""   # which file was chosen and why, what else was there; or why it was rejected
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.student, self.assignment)
+
+
+def copy_of(stem: str) -> tuple[str, tuple[int, ...]]:
+    """`04_conv2d-v2 (1)` -> ("04_conv2d", (2, 1)): the name a copy was made from, and its version
+    (higher is later; the original is ())."""
+    numbers = []
+    while True:
+        for pattern in COPY_SUFFIXES:
+            match = pattern.search(stem)
+            if match and match.start() > 0:
+                numbers.append(int(number) if (number := match.group(1)).isdigit() else 1)
+                stem = stem[:match.start()]
+                break
+        else:
+            return stem, tuple(reversed(numbers))
+
+
+def discover(submissions: Path, chapter_ids: list[str] | None = None) -> list[Submission]:
+    """Every submission in `SUBMISSIONS/<student>/<id>/<id>.ipynb` (nbgrader's layout), found
+    deliberately: a copy (`04_conv2d (1).ipynb`, `-Copy1`, `-v2`) when the folder has no
+    `<id>.ipynb` (the latest copy), a notebook left beside the chapter folders (graded as its
+    chapter when there is no folder for it), and a row that says why for anything that cannot be
+    graded: a link (never followed), a folder without notebooks or with several unrelated ones, a
+    notebook outside any student folder or named after no chapter, a file over the size limit."""
+    known = set(chapter_ids or [])
+    found: dict[tuple[str, str], Submission] = {}
+    rejected: list[Submission] = []
+
+    def rel(path: Path) -> str:
+        return str(path.relative_to(submissions))
+
+    for entry in sorted(submissions.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            rejected.append(Submission(entry.name, "*", None, entry.name,
+                                       "a symbolic link in the submissions folder: links are never followed"))
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            rejected.append(Submission("(none)", entry.name, None, entry.name,
+                                       "a notebook outside any student's folder (expected <student>/<id>/<id>.ipynb)"))
+            continue
+        if not entry.is_dir():
+            continue
+        student = entry.name
+        loose: dict[str, list[tuple[tuple[int, ...], Path]]] = {}
+        for item in sorted(entry.iterdir()):
+            if item.name.startswith("."):
+                continue
+            if item.is_symlink():
+                base = copy_of(item.name.removesuffix(".ipynb"))[0]
+                rejected.append(Submission(student, base if base in known else item.name, None, rel(item),
+                                           "a symbolic link: links are never followed; submit the file itself"))
+            elif item.is_dir():
+                found[(student, item.name)] = _choose_in_folder(student, item, rel)
+            elif item.suffix == ".ipynb":
+                base, version = copy_of(item.stem)
+                if base in known:
+                    loose.setdefault(base, []).append((version, item))
+                else:
+                    rejected.append(Submission(
+                        student, item.name, None, rel(item),
+                        f"a notebook named after no chapter ({item.name}), outside any chapter folder "
+                        f"(expected {student}/<id>/<id>.ipynb)"))
+        for base, items in loose.items():
+            items.sort(key=lambda vp: (vp[0], vp[1].name))
+            names = ", ".join(rel(p) for _, p in items)
+            if (student, base) in found:  # the chapter folder wins; say what else there was
+                s = found[(student, base)]
+                found[(student, base)] = Submission(s.student, s.assignment, s.path, s.file, "; ".join(
+                    filter(None, [s.note, f"also found outside the chapter folder, not graded: {names}"])))
+            else:
+                chosen = items[-1][1]
+                others = [rel(p) for _, p in items[:-1]]
+                found[(student, base)] = Submission(student, base, chosen, rel(chosen), "; ".join(filter(None, [
+                    f"graded {rel(chosen)}, found outside a chapter folder (expected {student}/{base}/{base}.ipynb)",
+                    f"not graded: {', '.join(others)}" if others else ""])))
+    checked = []
+    for s in found.values():
+        if s.path is not None and s.path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            s = Submission(s.student, s.assignment, None, s.file,
+                           f"{s.file} is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB; a chapter notebook is far smaller")
+        checked.append(s)
+    return sorted(checked + rejected, key=lambda s: s.key)
+
+
+def _choose_in_folder(student: str, folder: Path, rel) -> Submission:
+    cid = folder.name
+    notebooks = [p for p in sorted(folder.iterdir()) if p.suffix == ".ipynb" and not p.name.startswith(".")]
+    links = [rel(p) for p in notebooks if p.is_symlink()]
+    files = [p for p in notebooks if not p.is_symlink() and p.is_file()]
+    refused = f"refused (symbolic links are never followed): {', '.join(links)}" if links else ""
+    canonical = folder / f"{cid}.ipynb"
+    copies = sorted((copy_of(p.stem)[1], p.name, p) for p in files if copy_of(p.stem)[0] == cid and p != canonical)
+    if canonical in files:
+        chosen, why = canonical, ""
+    elif copies:
+        chosen = copies[-1][2]
+        why = (f"graded {chosen.name}: there is no {cid}.ipynb in the folder, and it is "
+               + ("the latest copy" if len(copies) > 1 else "a copy of it"))
+    elif len(files) == 1:
+        chosen, why = files[0], f"graded {files[0].name}: there is no {cid}.ipynb, and it is the only notebook there"
+    else:
+        what = (f"several notebooks and none named {cid}.ipynb: {', '.join(p.name for p in files)} "
+                "(rename the one to grade)") if files else f"no notebook in the folder (expected {cid}.ipynb)"
+        return Submission(student, cid, None, rel(folder), "; ".join(filter(None, [what, refused])))
+    others = [p.name for p in files if p != chosen]
+    note = "; ".join(filter(None, [why, f"also in the folder, not graded: {', '.join(others)}" if others else "",
+                                   refused]))
+    return Submission(student, cid, chosen, rel(chosen), note)
+
+
+def _selected(s: Submission, selectors: list[str]) -> bool:
+    """`--regrade STUDENT` or `--regrade STUDENT/CHAPTER`."""
+    return any(sel in (s.student, f"{s.student}/{s.assignment}") for sel in selectors)
+
+
+def digest_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(outcomes.read_plain_file(path, MAX_NOTEBOOK_BYTES + 1)).hexdigest()
+
+
+def make_settings(course: Course, out: Path, limits: sandbox.Limits | None, level: str,
+                  options: dict | None = None) -> Settings:
+    """The settings every submission of a run is graded with (here, or on a cluster worker);
+    `options`: further fields of `Settings` (a grading seed, say), the same for every submission."""
+    return Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course), **(options or {}))
 
 
 def grade_class(submissions: Path, out: Path, jobs: int = 1, course: Course | None = None,
                 limits: sandbox.Limits | None = None, progress: bool | None = None,
-                seed: str | int = DEFAULT_SEED) -> list[SubmissionResult]:
-    """Grade every submission; `seed` draws the hidden inputs (the same seed, the same inputs)."""
+                scheduler: str | None = None, regrade: list[str] | None = None,
+                client=None, options: dict | None = None) -> list[SubmissionResult]:
+    """Grade every submission that has no result in `out` yet (or those `regrade` names: `STUDENT`
+    or `STUDENT/CHAPTER`), with `jobs` boxes at a time here or on the Dask cluster at `scheduler`
+    (or an existing `client`); -> every row of `out/grades.csv`, as results. `options` are further
+    `Settings` fields for every submission; a result recorded with other values of them (another
+    seed, say) counts as no result."""
     course = course or Course()
     out.mkdir(parents=True, exist_ok=True)
+    store = results_store.Results(out).load()
+    found = discover(submissions, course.chapter_ids())
+    if regrade:
+        found = [s for s in found if _selected(s, regrade)]
+    else:  # a full run: rows rejected earlier for a layout that has since been fixed go
+        now = {s.key for s in found}
+        for key in [k for k, r in store.records.items() if r.get("status") == "rejected" and k not in now]:
+            store.discard(key)
+    todo, digests = [], {}
+    for s in found:
+        if s.path is None:
+            record = _rejected_record(s)
+            old = store.get(s.key)
+            if old is None or (old.get("status"), old.get("note")) != ("rejected", s.note):
+                store.add(record)
+            continue
+        try:
+            digests[s.key] = digest_of(s.path)
+        except outcomes.Unreadable:
+            digests[s.key] = ""
+        if regrade or not store.has(s.key, digests[s.key], options):
+            todo.append(s)
+    # Longest first, so that no slow notebook starts last and leaves the other jobs idle: chapters
+    # that import torch (start-up, training) cost several times the NumPy ones.
+    todo.sort(key=lambda s: (-_expected_cost(course, s.assignment), s.key))
+    bar = _progress_bar(len(todo), progress)
+    failed = 0
+
+    def finished(result: SubmissionResult, s: Submission) -> None:
+        nonlocal failed
+        store.add(dict(result_record(result), file=s.file, note=s.note, digest=digests.get(s.key, "")))
+        failed += result.status == "failed"
+        if bar is not None:
+            bar.set_postfix(failed=failed, refresh=False)
+            bar.update(1)
+
+    try:
+        if todo and (scheduler or client is not None):
+            from autograder.cluster import grade_on_cluster
+
+            grade_on_cluster(todo, course, limits or sandbox.Limits(), out, finished,
+                             scheduler=scheduler, client=client, options=options)
+        elif todo:
+            _grade_here(todo, course, out, jobs, limits, finished, options)
+    finally:
+        if bar is not None:
+            bar.close()
+        store.close()
+    return [result_from_record(r) for r in store.rows()]
+
+
+def _grade_here(todo: list[Submission], course: Course, out: Path, jobs: int, limits, finished,
+                options: dict | None = None) -> None:
     level = sandbox.isolation()
     warning = sandbox.isolation_warning(level)
     if warning:
         print(warning, file=sys.stderr)
+    sandbox.warm_up(setup_imports(course, {s.assignment for s in todo}))
     course.specs()  # import every spec module now, to report the broken ones before grading
     for name, error in course.spec_errors.items():
         print(f"WARNING: spec module {name} failed to import: {error}", file=sys.stderr)
-    settings = Settings(course, out, limits or sandbox.Limits(), level, ReferenceCache(course), str(seed))
-    # Longest first, so that no slow notebook starts last and leaves the other job idle: chapters
-    # that import torch (start-up, training) cost several times the NumPy ones.
-    todo = sorted(discover(submissions), key=lambda item: -_expected_cost(course, item[1]))
-    results: list[SubmissionResult] = []
-    lock = threading.Lock()
-    bar = None
-    if progress if progress is not None else sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), unit="notebook", desc="grading")
+    settings = make_settings(course, out, limits, level, options)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_grade_safely, student, chapter, path, settings) for student, chapter, path in todo]
-        for future in as_completed(futures):
-            with lock:
-                results.append(future.result())
-                if bar is not None:
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
-    results.sort(key=lambda r: (r.student, r.assignment))
-    write_reports(results, out)
-    return results
+        futures = {pool.submit(_grade_safely, s.student, s.assignment, s.path, settings): s for s in todo}
+        for future in as_completed(futures):  # here, in this one thread: the store needs no lock
+            finished(future.result(), futures[future])
+
+
+def setup_imports(course: Course, assignments: set[str]) -> list[str]:
+    """Third-party modules the chapters' setup cells import (the box's launcher preloads them)."""
+    found = set()
+    for cid in assignments:
+        try:
+            chapter = course.chapter(cid)
+        except Exception:  # noqa: BLE001 -- an unreadable chapter is graded (and fails) like any other
+            continue
+        for source in chapter.setup if chapter else []:
+            found |= set(re.findall(r"^\s*(?:from|import)\s+(\w+)", source, re.M))
+    return sorted(found - {"cnnbook", "solutions", "autograder", "__future__"} - set(sys.stdlib_module_names))
+
+
+def _progress_bar(total: int, progress: bool | None):
+    if not total or not (progress if progress is not None else sys.stderr.isatty()):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="notebook", desc="grading", dynamic_ncols=True)
 
 
 def _expected_cost(course: Course, assignment: str) -> int:
@@ -534,38 +733,56 @@ def _grade_safely(student: str, assignment: str, path: Path, s: Settings) -> Sub
         return result
 
 
-CSV_COLUMNS = ["student", "assignment", "score", "max_score", "written_score", "written_max_score",
-               "status", "flagged", "reason"]
+def _rejected_record(s: Submission) -> dict:
+    result = SubmissionResult(s.student, s.assignment, status="rejected", reason=f"Not graded: {s.note}.")
+    return dict(result_record(result), file=s.file, note=s.note, digest="")
+
+
+def result_record(result: SubmissionResult) -> dict:
+    """A result as the JSON record kept in grades.json (and sent back by a cluster worker)."""
+    return dict(asdict(result), flagged=result.flagged)
+
+
+def result_from_record(record: dict) -> SubmissionResult:
+    names = {f.name for f in fields(SubmissionResult)}
+    test_names = {f.name for f in fields(TestResult)}
+    result = SubmissionResult(**{k: v for k, v in record.items() if k in names and k != "tests"})
+    result.tests = [TestResult(**{k: v for k, v in t.items() if k in test_names}) for t in record.get("tests", [])]
+    return result
+
+
+CSV_COLUMNS = results_store.GRADER_COLUMNS
 
 
 def write_reports(results: list[SubmissionResult], out: Path) -> None:
-    import csv
-
-    with open(out / "grades.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        for r in results:
-            writer.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", "",
-                             f"{r.written_max_score:g}", r.status, "yes" if r.flagged else "",
-                             r.reason])
-    records = [dict(asdict(r), flagged=r.flagged) for r in results]
-    (out / "grades.json").write_text(json.dumps(records, indent=1))
+    """grades.csv and grades.json for these results, merged into what `out` already holds."""
+    store = results_store.Results(out).load()
+    for r in results:
+        store.add(result_record(r))
+    store.close()
 
 
-def summary(results: list[SubmissionResult], wall_s: float, jobs: int) -> str:
+def summary(results: list[SubmissionResult], wall_s: float, jobs: int, graded_now: int | None = None,
+            where: str = "") -> str:
     failed = [r for r in results if r.status == "failed"]
+    rejected = [r for r in results if r.status == "rejected"]
     flagged = [r for r in results if r.flagged]
     stopped = [r for r in results if r.status == "graded" and r.reason and not r.flagged]
     students = len({r.student for r in results})
-    level = results[0].isolation if results else sandbox.isolation()
-    lines = [f"graded {len(results) - len(failed)} of {len(results)} submissions ({students} students) "
-             f"in {wall_s:.1f} s with {jobs} job(s), isolation: {level}",
-             f"failed: {len(failed)}   flagged: {len(flagged)}   stopped or unreadable: {len(stopped)}"]
+    level = next((r.isolation for r in results if r.isolation), "") or sandbox.isolation()
+    graded = len(results) - len(failed) - len(rejected)
+    now = f"; {graded_now} graded in this run" if graded_now is not None else ""
+    lines = [f"graded {graded} of {len(results)} submissions ({students} students){now}, "
+             f"in {wall_s:.1f} s {where or f'with {jobs} job(s)'}, isolation: {level}",
+             f"failed: {len(failed)}   rejected: {len(rejected)}   flagged: {len(flagged)}   "
+             f"stopped or unreadable: {len(stopped)}"]
     for r in failed:
-        lines.append(f"  FAILED  {r.student}/{r.assignment}: {r.reason}")
+        lines.append(f"  FAILED   {r.student}/{r.assignment}: {r.reason}")
+    for r in rejected:
+        lines.append(f"  REJECTED {r.student}/{r.assignment}: {r.reason}")
     for r in stopped:
-        lines.append(f"  NOTE    {r.student}/{r.assignment}: {r.reason}")
+        lines.append(f"  NOTE     {r.student}/{r.assignment}: {r.reason}")
     for r in flagged:
-        lines.append(f"  FLAGGED {r.student}/{r.assignment}: {'; '.join(r.flags[:3])}"
+        lines.append(f"  FLAGGED  {r.student}/{r.assignment}: {'; '.join(r.flags[:3])}"
                      + (f" (+{len(r.flags) - 3} more)" if len(r.flags) > 3 else ""))
     return "\n".join(lines)

@@ -227,6 +227,7 @@ def boot() -> None:
     shutil.rmtree(INPUTS, ignore_errors=True)
     vault["inputs"] = inputs
     _ZYGOTE.update(plan=plan, vault=vault, start=time.monotonic())
+    _ISOLATION["level"] = plan.get("isolation", "none")
 
 
 def provide(names: list[str]) -> None:
@@ -250,6 +251,7 @@ def grade() -> None:
     end = _ZYGOTE["start"] + float(limits["notebook_s"]) - 5
     _quiet_magics(shell)
     _warm_up()
+    _adopt_orphans()
     modules = {item["name"]: importlib.import_module(item["module"]) for item in plan["functions"]}
     specs = {name: next(s for s in m.SPECS if s.name == name) for name, m in modules.items()}
     locations = guard.referrers(guard.numpy_convolution_targets() + guard.process_targets())
@@ -292,6 +294,17 @@ def _log(text: str) -> None:
     print(text, file=sys.__stderr__, flush=True)  # the box's log, for the instructor
 
 
+def _adopt_orphans() -> None:
+    """Become the subreaper of everything the children start: a process a child leaves behind is
+    reaped here, and its CPU time counted for that child (the training exercise's limit)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
 def _warm_up() -> None:
     """Pay PyTorch's first-use costs (autograd's and the kernels' set-up) once, here, rather than in
     every child: a child starts from this process's memory. Trusted code on made-up data."""
@@ -317,8 +330,7 @@ def _fork(body, deadline: float, baseline: set) -> tuple[str, _Channel, float]:
     if pid == 0:  # the child: never returns
         try:
             os.close(read_end)
-            if os.getpid() != 1:
-                os.setpgid(0, 0)
+            os.setpgid(0, 0)  # a group of its own: without a PID namespace, what the zygote kills
             body(write_end)
         except BaseException:  # noqa: BLE001 -- whatever happened, the zygote reads what was sent
             pass
@@ -340,10 +352,20 @@ def _fork(body, deadline: float, baseline: set) -> tuple[str, _Channel, float]:
     return status, channel, cpu
 
 
+def _isolated() -> bool:
+    """Whether this process is in a box of its own (a PID namespace, private /tmp and /dev/shm),
+    as the trusted grader says in the plan: only then may it signal and wipe everything it can."""
+    return _ISOLATION.get("level") in ("namespaces", "userns")
+
+
+_ISOLATION: dict = {}
+
+
 def _kill_leftovers(pid: int) -> None:
-    """Every process the child left behind. In the box's PID namespace the zygote is PID 1: kill(-1)
-    reaches every other process of the box. Without one (isolation 'none'), the child's group."""
-    if os.getpid() == 1:
+    """Every process the child left behind. In the box's PID namespace kill(-1) reaches every other
+    process of the box (the supervisor, PID 1, excepted). Without one (isolation 'none'), the child's
+    group only."""
+    if _isolated():
         for _ in range(3):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(-1, signal.SIGKILL)
@@ -371,7 +393,7 @@ def _reap() -> None:
 def _writable_roots() -> list[str]:
     """The box's scratch folder and private /tmp; /dev/shm only when it is the box's own."""
     roots = [os.getcwd(), os.environ.get("TMPDIR", "/tmp")]
-    return roots + ["/dev/shm"] if os.getpid() == 1 else roots
+    return roots + ["/dev/shm"] if _isolated() else roots
 
 
 def _snapshot() -> set[str]:

@@ -7,7 +7,7 @@ point the latter here (with the venv's bin first on PATH: nbgrader shells out to
     nbgrader generate_assignment 03_conv1d
     nbgrader autograde 03_conv1d          # submitted/<student>/03_conv1d/03_conv1d.ipynb
     nbgrader generate_feedback 03_conv1d
-    nbgrader export                       # grades.csv in the working folder
+    nbgrader export                       # grades.csv: automatic, written and total points
     jupyter lab                           # formgrader, for the written answers
 
 nbgrader expects `source/<id>/<id>.ipynb`; the book keeps `chapters/<id>.ipynb`, so loading this
@@ -27,15 +27,25 @@ ROOT = Path(os.environ.get("CNNBOOK_NBGRADER_ROOT", REPO))
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from autograder.release import COURSE_ID, link_sources  # noqa: E402
+from autograder.gradebook import BookExport, OverwriteCells  # noqa: E402
+from autograder.release import COURSE_ID, SOURCE_DIRECTORY, link_sources  # noqa: E402
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = COURSE_ID
-c.CourseDirectory.source_directory = "_build/nbgrader_source"
+c.CourseDirectory.source_directory = SOURCE_DIRECTORY
 c.CourseDirectory.db_url = f"sqlite:///{ROOT / 'gradebook.db'}"
-link_sources(REPO / "chapters", ROOT / "_build" / "nbgrader_source")
+link_sources(REPO / "chapters", ROOT / SOURCE_DIRECTORY)
+
+# Autograde: nbgrader's checks of the submitted cells, without a false "checksum has changed" for
+# every test cell whose hidden block the release removed (nbgrader issue 1961); `nbgrader export`
+# writes automatic and written points beside nbgrader's columns.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec", OverwriteCells, "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.ExportApp.plugin_class = BookExport
 
 # Timeouts for the native autograde (ipykernel 7 ignores nbgrader's interrupt: a cell past its
 # limit ends that notebook's run, and the other students are still graded).

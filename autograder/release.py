@@ -1,9 +1,15 @@
 """The student version of every chapter, by nbgrader's own generate step.
 
 nbgrader wants `source/<id>/<id>.ipynb`; the book keeps `chapters/<id>.ipynb`. `link_sources`
-bridges the two with symlinks (also used by `nbgrader_config.py`), and `release` runs
-`generate_assignment` for each chapter in one process (nbgrader's start-up costs seconds), then
-checks that what came out has no solution and no hidden test left in it.
+bridges the two with symlinks under `_build/nbgrader_source/` (as `nbgrader_config.py` does), and
+`release` runs `generate_assignment` for each chapter in one process (nbgrader's start-up costs
+seconds), then checks that what came out has no solution and no hidden test left in it.
+
+It runs in nbgrader's course root (the folder that holds `release/`, the repository for
+`make release`), so nbgrader's own state is the release's: `gradebook.db` holds each chapter's
+assignment, cells and checksums as released, and afterwards `nbgrader generate_assignment`,
+`nbgrader autograde`, formgrader and `python -m autograder grade --gradebook` all work on it
+without `--force`.
 """
 
 from __future__ import annotations
@@ -34,11 +40,22 @@ def link_sources(chapters_dir: Path, source_dir: Path, ids: list[str] | None = N
     return ids
 
 
+SOURCE_DIRECTORY = "_build/nbgrader_source"
+
+
+def nbgrader_root() -> Path:
+    """The course root `nbgrader_config.py` uses: $CNNBOOK_NBGRADER_ROOT, else the repository."""
+    from autograder.course import REPO
+
+    return Path(os.environ.get("CNNBOOK_NBGRADER_ROOT", REPO))
+
+
 def nbgrader_config(root: Path):
     from traitlets.config import Config
 
     c = Config()
     c.CourseDirectory.root = str(root)
+    c.CourseDirectory.source_directory = SOURCE_DIRECTORY
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.so", "*.sqlite"]
@@ -51,27 +68,34 @@ def leaks(path: Path) -> list[str]:
     return [m for m in LEAKS if m in text]
 
 
-def release(out: Path, course: Course | None = None, ids: list[str] | None = None) -> list[Path]:
-    """Write `out/<id>/<id>.ipynb` for every chapter; returns the notebooks written."""
+def release(out: Path, course: Course | None = None, ids: list[str] | None = None,
+            root: Path | None = None) -> list[Path]:
+    """Write `out/<id>/<id>.ipynb` for every chapter; returns the notebooks written. nbgrader's
+    state goes to the course root `root`: by default the folder holding `out` when `out` is named
+    `release` (nbgrader's own layout), otherwise a temporary one (a release and nothing else)."""
     from nbgrader.apps import NbGraderAPI
 
     course = course or Course()
     ids = ids or course.chapter_ids()
+    out = Path(out).resolve()
+    if root is None and out.name == "release":
+        root = out.parent
     written = []
     with tempfile.TemporaryDirectory(prefix="ag-release-") as tmp:
-        root = Path(tmp)
-        link_sources(course.chapters_dir, root / "source", ids)
-        api = NbGraderAPI(config=nbgrader_config(root))
+        base = Path(root).resolve() if root is not None else Path(tmp)
+        link_sources(course.chapters_dir, base / SOURCE_DIRECTORY, ids)
+        api = NbGraderAPI(config=nbgrader_config(base))
         for cid in ids:
             result = api.generate_assignment(cid, force=True, create=True)
             if not result.get("success"):
                 raise RuntimeError(f"nbgrader generate_assignment {cid} failed:\n{result.get('error', '')}"
                                    f"\n{result.get('log', '')}")
-            made = root / "release" / cid / f"{cid}.ipynb"
+            made = base / "release" / cid / f"{cid}.ipynb"
             if found := leaks(made):
                 raise RuntimeError(f"the release of {cid} still contains {', '.join(found)}")
             target = out / cid / f"{cid}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(made, target)
+            if target != made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(made, target)
             written.append(target)
     return written
