@@ -44,7 +44,8 @@ def graded(tmp_path_factory):
     table = root / "table" / "table_from_the_public_seed" / "03_conv1d" / "03_conv1d.ipynb"
     table.parent.mkdir(parents=True)
     table.write_bytes(students[("table_from_the_public_seed", "03_conv1d")])
-    secret = grade_class(root / "table", root / "out_secret", jobs=1, course=COURSE, limits=limits, seed=SECRET)
+    secret = grade_class(root / "table", root / "out_secret", jobs=1, course=COURSE, limits=limits,
+                         options={"seed": SECRET})
     return root, {r.student: r for r in results}, secret[0]
 
 
