@@ -1,6 +1,6 @@
 """Hidden tests of chapter 06_pooling: max, average and L2 pooling forward, max and average backward.
 
-The visible tests use the lecture's 4x4 example. These add batches with several channels, windows
+The visible tests use the chapter's 4x4 example. These add batches with several channels, windows
 that overlap (stride < kernel, gradients add up), leave gaps (stride > kernel) or do not tile the
 input (the floor), non-square kernels and strides, inputs that are all negative (a maximum must
 not start at 0), ties (the whole gradient goes to the first maximum in row-major order), upstream
@@ -13,7 +13,7 @@ import numpy as np
 
 from autograder.spec import Case, Spec
 
-LECTURE = np.array([[1.0, 4.0, 2.0, 1.0], [5.0, 8.0, 3.0, 4.0], [7.0, 6.0, 4.0, 5.0], [1.0, 3.0, 1.0, 2.0]])
+EXAMPLE_4X4 = np.array([[1.0, 4.0, 2.0, 1.0], [5.0, 8.0, 3.0, 4.0], [7.0, 6.0, 4.0, 5.0], [1.0, 3.0, 1.0, 2.0]])
 HAND_MADE = ("pooling", "torch", "scipy", "skimage")
 NO_FIT = "the window does not fit in the input"
 NOT_POSITIVE = "a size is not positive"
@@ -30,8 +30,8 @@ def _geometries(rng):
         return rng.standard_normal(shape)
 
     return [
-        (LECTURE[None, None], 2, None, "lecture example, 2x2 stride 2"),
-        (LECTURE[None, None], 2, 1, "lecture example, stride 1 (overlapping)"),
+        (EXAMPLE_4X4[None, None], 2, None, "the 4x4 example, 2x2 stride 2"),
+        (EXAMPLE_4X4[None, None], 2, 1, "the 4x4 example, stride 1 (overlapping)"),
         (r(2, 3, 6, 6), 2, None, "batch of 2 with 3 channels"),
         (r(1, 2, 7, 8), 3, None, "stride = kernel = 3 does not tile 7x8 (floor)"),
         (r(2, 1, 7, 7), 3, 2, "overlapping windows, 3x3 stride 2"),

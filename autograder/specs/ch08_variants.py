@@ -217,7 +217,7 @@ def separable_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def separate_kernel_cases(rng: np.random.Generator) -> list[Case]:
-    sobel = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+    sobel = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])  # Sobel x, the book's one sign
     gauss = np.exp(-0.5 * (np.arange(-3, 4) / 1.5) ** 2)
     return [
         Case((sobel,), label="visible test: Sobel"),
