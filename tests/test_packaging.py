@@ -3,6 +3,7 @@ folder with no PYTHONPATH, a downloaded notebook, Colab, Binder, the bare comman
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import gpu_check
+from tools import gpu_check, student_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
@@ -36,6 +37,46 @@ def _pins(text: str) -> dict[str, str]:
         if line and not line.startswith("-"):
             pins[re.split(r"[=<>!~ ]", line)[0].lower()] = line
     return pins
+
+
+# -- the install cell: every chapter's first code cell --------------------------------------------
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_first_code_cell_is_the_install_cell(chapter):
+    first = _first_code_cells(chapter, 1)[0]
+    assert student_notebooks.INSTALL_TAG in first["metadata"].get("tags", [])
+    assert _source(first) == student_notebooks.install_cell_source(*student_notebooks.repository())
+
+
+def test_chapters_and_student_versions_are_up_to_date():
+    assert [str(p.relative_to(ROOT)) for p in student_notebooks.stale()] == [], "run `make student` and commit"
+
+
+def _run_install_cell(monkeypatch, hide_cnnbook: bool) -> list:
+    calls = []
+    monkeypatch.setattr(subprocess, "check_call", lambda args, **kw: calls.append(args))
+    if hide_cnnbook:
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cnnbook" else real(name, *a))
+    exec(_source(_first_code_cells(CHAPTERS[0], 1)[0]), {})
+    return calls
+
+
+def test_the_install_cell_does_nothing_where_the_package_is_installed(monkeypatch, capsys):
+    assert _run_install_cell(monkeypatch, hide_cnnbook=False) == []
+    assert capsys.readouterr().out == ""
+
+
+def test_the_install_cell_installs_the_package_from_the_repository_and_says_so(monkeypatch, capsys):
+    url, branch = student_notebooks.repository()
+    calls = _run_install_cell(monkeypatch, hide_cnnbook=True)
+    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", f"cnn-course-book @ git+{url}@{branch}"]]
+    said = capsys.readouterr().out.strip().splitlines()
+    assert len(said) == 1 and url in said[0]
+    # the package name it installs is the project's, and the URL is _config.yml's
+    project = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert url == project.rstrip("/")
+    assert 'name = "cnn-course-book"' in (ROOT / "pyproject.toml").read_text()
 
 
 @pytest.mark.slow
