@@ -106,6 +106,35 @@ def jitter(x: torch.Tensor, shift: tuple[int, int]) -> torch.Tensor:
     return torch.roll(x, shifts=(int(shift[0]), int(shift[1])), dims=(-2, -1))
 
 
+# -- the two ways a synthesis steps: ascent at a random shift, Adam on the pixels --------------
+
+def _gradient_at_a_random_shift(objective: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                                max_jitter: int, generator: torch.Generator) -> torch.Tensor:
+    """d objective / dx, taken at x rolled by a random shift of at most `max_jitter` pixels along
+    each axis (drawn from `generator`; 0: no shift) and rolled back, so that it lines up with x."""
+    shift = (torch.randint(-max_jitter, max_jitter + 1, (2,), generator=generator).tolist()
+             if max_jitter else (0, 0))
+    moved = jitter(x, shift).requires_grad_(True)
+    (grad,) = torch.autograd.grad(objective(moved), moved)
+    return jitter(grad, (-shift[0], -shift[1]))
+
+
+def _adam_on_the_image(loss: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, steps: int, lr: float,
+                       clip: tuple[float, float] | None) -> torch.Tensor:
+    """Adam steps on the pixels of a copy of `start` that lower the scalar `loss(image)`, clamped to
+    `clip` after each step. Only the image is differentiated: parameters keep their `.grad`."""
+    image = start.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([image], lr=lr)
+    for _ in range(steps):
+        (grad,) = torch.autograd.grad(loss(image), image)
+        image.grad = grad
+        optimizer.step()
+        if clip is not None:
+            with torch.no_grad():
+                image.clamp_(clip[0], clip[1])
+    return image.detach()
+
+
 # -- class-model images -----------------------------------------------------------------------
 
 def class_model_images(model: nn.Module, classes: Sequence[int] | torch.Tensor, image_shape: tuple[int, int, int],
@@ -145,20 +174,19 @@ def class_model_images(model: nn.Module, classes: Sequence[int] | torch.Tensor, 
             raise ValueError(f"start holds {x.shape[0]} images for {len(classes)} classes")
     generator = torch.Generator().manual_seed(seed)
     rows = torch.arange(len(classes), device=device)
-    for step in range(steps):
-        shift = (torch.randint(-max_jitter, max_jitter + 1, (2,), generator=generator).tolist()
-                 if max_jitter else (0, 0))
-        moved = jitter(x, shift).requires_grad_(True)
-        logits = model(moved)
+
+    def objective(image: torch.Tensor) -> torch.Tensor:  # J, summed over the images
+        logits = model(image)
         if classes.numel() and (classes.min() < 0 or classes.max() >= logits.shape[1]):
             raise ValueError(f"classes must lie in 0..{logits.shape[1] - 1}, got {classes.tolist()}")
         scores = logits if score == "logit" else F.log_softmax(logits, dim=1)
-        objective = scores[rows, classes].sum()
-        if log_prior is not None:
-            objective = objective + log_prior(moved).sum()
-        (grad,) = torch.autograd.grad(objective, moved)
+        value = scores[rows, classes].sum()
+        return value if log_prior is None else value + log_prior(image).sum()
+
+    for step in range(steps):
+        grad = _gradient_at_a_random_shift(objective, x, max_jitter, generator)
         with torch.no_grad():
-            x = x + step_size * jitter(grad, (-shift[0], -shift[1]))
+            x = x + step_size * grad
             if noise:
                 x = x + noise * torch.randn(x.shape, generator=generator, dtype=dtype).to(device)
             if blur_every and (step + 1) % blur_every == 0:
@@ -181,19 +209,13 @@ def invert_representation(layer: Callable[[torch.Tensor], torch.Tensor], target_
     _check_images(target_image, "target_image")
     with torch.no_grad():
         target = layer(target_image)
-    image = torch.zeros_like(target_image, requires_grad=True)
-    optimizer = torch.optim.Adam([image], lr=lr)
     norm = (target ** 2).flatten(1).sum(dim=1)
-    for _ in range(steps):
+
+    def loss(image: torch.Tensor) -> torch.Tensor:
         mismatch = ((layer(image) - target) ** 2).flatten(1).sum(dim=1) / norm
-        loss = (mismatch + tv_weight * total_variation(image)).sum()
-        (grad,) = torch.autograd.grad(loss, image)
-        image.grad = grad
-        optimizer.step()
-        if clip is not None:
-            with torch.no_grad():
-                image.clamp_(clip[0], clip[1])
-    return image.detach()
+        return (mismatch + tv_weight * total_variation(image)).sum()
+
+    return _adam_on_the_image(loss, torch.zeros_like(target_image), steps, lr, clip)
 
 
 # -- deep dream -------------------------------------------------------------------------------
@@ -209,11 +231,7 @@ def deep_dream(layer: Callable[[torch.Tensor], torch.Tensor], image: torch.Tenso
     generator = torch.Generator().manual_seed(seed)
     x = image.detach().clone()
     for _ in range(steps):
-        shift = (torch.randint(-max_jitter, max_jitter + 1, (2,), generator=generator).tolist()
-                 if max_jitter else (0, 0))
-        moved = jitter(x, shift).requires_grad_(True)
-        (grad,) = torch.autograd.grad(0.5 * (layer(moved) ** 2).mean(), moved)
-        grad = jitter(grad, (-shift[0], -shift[1]))
+        grad = _gradient_at_a_random_shift(lambda moved: 0.5 * (layer(moved) ** 2).mean(), x, max_jitter, generator)
         with torch.no_grad():
             x = x + step_size * grad / grad.abs().mean().clamp_min(1e-12)
             if clip is not None:
@@ -278,20 +296,15 @@ def style_transfer(features: Callable[[torch.Tensor], list[torch.Tensor]], conte
     with torch.no_grad():
         style_grams = [gram_matrix(f) for f in features(style)]
         content_maps = features(content) if content is not None else None
-    image = start.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([image], lr=lr)
-    for _ in range(steps):
+
+    def loss(image: torch.Tensor) -> torch.Tensor:
         maps = features(image)
-        loss = style_weight * sum(_relative_mismatch(gram_matrix(f), g) for f, g in zip(maps, style_grams))
+        value = style_weight * sum(_relative_mismatch(gram_matrix(f), g) for f, g in zip(maps, style_grams))
         if content_maps is not None:
-            loss = loss + content_weight * sum(_relative_mismatch(f, c) for f, c in zip(maps, content_maps))
-        (grad,) = torch.autograd.grad(loss, image)
-        image.grad = grad
-        optimizer.step()
-        if clip is not None:
-            with torch.no_grad():
-                image.clamp_(clip[0], clip[1])
-    return image.detach()
+            value = value + content_weight * sum(_relative_mismatch(f, c) for f, c in zip(maps, content_maps))
+        return value
+
+    return _adam_on_the_image(loss, start, steps, lr, clip)
 
 
 def _relative_mismatch(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
