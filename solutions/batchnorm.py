@@ -23,7 +23,9 @@ import numbers
 
 import numpy as np
 
-__all__ = ["batchnorm2d_forward", "batchnorm2d_backward", "batchnorm2d_statistics"]
+__all__ = [
+    "batchnorm2d_forward", "batchnorm2d_forward_and_statistics", "batchnorm2d_backward", "batchnorm2d_statistics",
+]
 
 AXES = (0, 2, 3)  # a channel's values: every example, every position
 
@@ -61,13 +63,19 @@ def batchnorm2d_forward(x, gamma, beta, eps: float = 1e-5) -> np.ndarray:
     >>> batchnorm2d_forward(x, np.ones(1), np.zeros(1), eps=0.5).ravel() * np.sqrt(5.5)
     array([-3., -1.,  1.,  3.])
     """
+    return batchnorm2d_forward_and_statistics(x, gamma, beta, eps)[0]
+
+
+def batchnorm2d_forward_and_statistics(x, gamma, beta, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y, mean (C,), var (C,)): `batchnorm2d_forward` and the batch statistics it normalised with,
+    computed once (a layer's running estimates are made of them)."""
     x, gamma = _checked(x, gamma, eps)
     beta = np.asarray(beta, dtype=np.float64)
     if beta.shape != gamma.shape:
         raise ValueError(f"beta must have shape {gamma.shape}, one shift per channel of x {x.shape}, "
                          f"got {beta.shape}")
-    _, _, xhat = batchnorm2d_statistics(x, eps)
-    return gamma[:, None, None] * xhat + beta[:, None, None]
+    mean, var, xhat = batchnorm2d_statistics(x, eps)
+    return gamma[:, None, None] * xhat + beta[:, None, None], mean, var
 
 
 def batchnorm2d_backward(dy, x, gamma, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
