@@ -123,6 +123,42 @@ def _check_patience(patience: int | None, val) -> None:
         raise ValueError("early stopping (patience) needs validation data: pass val=(images, labels)")
 
 
+class _Record:
+    """What both training loops keep besides the model: the history, the early stopper, the clock."""
+
+    def __init__(self, patience: int | None):
+        self.history, self.stopper = new_history(), EarlyStopping(patience)
+        self.start = time.perf_counter()
+
+    def end_epoch(self, epoch: int, losses: list[float], correct: int, seen: int,
+                  validate: Callable[[], tuple[float, float]] | None, snapshot: Callable[[], object]) -> bool:
+        """Record an epoch: its mean training loss and accuracy, and with validation data
+        (`validate()` -> (loss, accuracy)) those too. True when patience has run out."""
+        history = self.history
+        history["train_loss"].append(float(np.mean(losses)))
+        history["train_acc"].append(correct / seen)
+        if validate is None:
+            return False
+        val_loss, val_acc = validate()
+        history["val_loss"].append(val_loss)
+        history["val_acc"].append(val_acc)
+        history["stopped_early"] = self.stopper.update(epoch, val_loss, snapshot)
+        return history["stopped_early"]
+
+    def finish(self, restore: Callable[[object], None]) -> dict:
+        """The history, complete; with patience, `restore(snapshot)` first puts back the best epoch."""
+        if self.stopper.patience is not None and self.stopper.saved is not None:
+            restore(self.stopper.saved)
+        self.history["best_epoch"] = self.stopper.best_epoch
+        self.history["seconds"] = time.perf_counter() - self.start
+        return self.history
+
+
+def _restore_arrays(arrays: list[np.ndarray], saved: list[np.ndarray]) -> None:
+    for array, value in zip(arrays, saved, strict=True):
+        array[...] = value
+
+
 def evaluate_numpy(net, images, labels, batch_size: int = 500) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of a solutions.nn network on `images`, in eval mode."""
     logits = net.logits(as_batch(images).astype(np.float64), batch_size)
@@ -147,10 +183,8 @@ def train_numpy(net, images, labels, optimizer, *, epochs: int = 1, batch_size: 
     _check_patience(patience, val)
     x, y = as_batch(images).astype(np.float64), np.asarray(labels)
     rng = np.random.default_rng(seed)
-    history = new_history()
-    stopper = EarlyStopping(patience)
     total = _step_budget(len(x), batch_size, epochs, max_steps)
-    start, step = time.perf_counter(), 0
+    record, step = _Record(patience), 0
     with _progress(total, description, progress) as bar:
         for epoch in range(1, epochs + 1):
             net.train()
@@ -166,7 +200,7 @@ def train_numpy(net, images, labels, optimizer, *, epochs: int = 1, batch_size: 
                 if schedule is not None:
                     optimizer.lr = schedule(step)
                 optimizer.step()
-                history["loss"].append(loss)
+                record.history["loss"].append(loss)
                 losses.append(loss)
                 correct += int((logits.argmax(axis=1) == y[batch]).sum())
                 seen += len(batch)
@@ -175,23 +209,12 @@ def train_numpy(net, images, labels, optimizer, *, epochs: int = 1, batch_size: 
                 bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
             if not losses:
                 break
-            history["train_loss"].append(float(np.mean(losses)))
-            history["train_acc"].append(correct / seen)
-            if val is not None:
-                val_loss, val_acc = evaluate_numpy(net, *val)
-                history["val_loss"].append(val_loss)
-                history["val_acc"].append(val_acc)
-                if stopper.update(epoch, val_loss, lambda: [a.copy() for a in net.state()]):
-                    history["stopped_early"] = True
-                    break
+            validate = (lambda: evaluate_numpy(net, *val)) if val is not None else None
+            if record.end_epoch(epoch, losses, correct, seen, validate, lambda: [a.copy() for a in net.state()]):
+                break
             if step >= total:
                 break
-    if patience is not None and stopper.saved is not None:
-        for array, saved in zip(net.state(), stopper.saved):
-            array[...] = saved
-    history["best_epoch"] = stopper.best_epoch
-    history["seconds"] = time.perf_counter() - start
-    return history
+    return record.finish(lambda saved: _restore_arrays(net.state(), saved))
 
 
 def _torch_logits(model: torch.nn.Module, images, batch_size: int) -> torch.Tensor:
@@ -240,9 +263,7 @@ def train_torch(model: torch.nn.Module, images, labels, *, epochs: int = 1, batc
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total, 1))
                  if schedule == "one-cycle" else None)
-    history = new_history()
-    stopper = EarlyStopping(patience)
-    start, step = time.perf_counter(), 0
+    record, step = _Record(patience), 0
     with _progress(total, description, progress) as bar:
         for epoch in range(1, epochs + 1):
             model.train()
@@ -259,29 +280,20 @@ def train_torch(model: torch.nn.Module, images, labels, *, epochs: int = 1, batc
                 optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
-                history["loss"].append(loss.item())
-                losses.append(history["loss"][-1])
+                losses.append(loss.item())
+                record.history["loss"].append(losses[-1])
                 correct += int((logits.argmax(dim=1) == y[batch]).sum())
                 seen += y[batch].numel()  # labels: one per image, or one per pixel (segmentation)
                 step += 1
                 bar.update(1)
-                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
             if not losses:
                 break
-            history["train_loss"].append(float(np.mean(losses)))
-            history["train_acc"].append(correct / seen)
-            if val is not None:
-                val_loss, val_acc = evaluate_torch(model, *val)
-                history["val_loss"].append(val_loss)
-                history["val_acc"].append(val_acc)
-                if stopper.update(epoch, val_loss, lambda: copy.deepcopy(model.state_dict())):
-                    history["stopped_early"] = True
-                    break
+            validate = (lambda: evaluate_torch(model, *val)) if val is not None else None
+            if record.end_epoch(epoch, losses, correct, seen, validate, lambda: copy.deepcopy(model.state_dict())):
+                break
             if step >= total:
                 break
-    if patience is not None and stopper.saved is not None:
-        model.load_state_dict(stopper.saved)
+    history = record.finish(model.load_state_dict)
     model.train()
-    history["best_epoch"] = stopper.best_epoch
-    history["seconds"] = time.perf_counter() - start
     return history
