@@ -25,12 +25,25 @@ INITS = ("he", "pytorch")
 
 
 def he_init_(module: nn.Module) -> nn.Module:
-    """He et al. (2015) for every convolution of `module`: weights N(0, 2 / fan_in), biases 0."""
+    """He et al. (2015) for every convolution of `module`, transposed ones too: weights
+    N(0, 2 / fan_in), biases 0.
+
+    `fan_in` is the number of products summed into one output: `C_in / groups * KH * KW` for a
+    convolution; for a transposed convolution each output pixel receives only the taps that land
+    on it, `C_in / groups * KH * KW / (sH * sW)` of them (exactly `C_in` for U-Net's 2x2 stride-2
+    up-convolution).
+    """
     for layer in module.modules():
         if isinstance(layer, nn.Conv2d):
             nn.init.kaiming_normal_(layer.weight, mode="fan_in", nonlinearity="relu")
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.ConvTranspose2d):
+            kh, kw = layer.kernel_size
+            fan_in = max(1, layer.in_channels // layer.groups * kh * kw // (layer.stride[0] * layer.stride[1]))
+            nn.init.normal_(layer.weight, 0.0, (2.0 / fan_in) ** 0.5)
+        else:
+            continue
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
     return module
 
 

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from solutions.depth import he_init_
+
 __all__ = ["digit_scenes", "UNet", "pixel_accuracy", "iou"]
 
 
@@ -95,9 +97,7 @@ class UNet(nn.Module):
         self.up1 = nn.ConvTranspose2d(2 * w, w, kernel_size=2, stride=2)
         self.dec1 = _double_conv(joined * w, w)
         self.head = nn.Conv2d(w, n_classes, kernel_size=1)
-        for layer in self.modules():
-            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
-                _he_init(layer)
+        he_init_(self)  # as the U-Net paper initialises
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-2] % 4 or x.shape[-1] % 4:
@@ -111,21 +111,6 @@ class UNet(nn.Module):
 
     def _join(self, up: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         return torch.cat([up, skip], dim=1) if self.skips else up
-
-
-def _he_init(layer: nn.Conv2d | nn.ConvTranspose2d) -> None:
-    """Weights from N(0, 2 / fan_in), biases 0, as the U-Net paper initialises (He et al., 2015).
-
-    `fan_in` is the number of products summed into one output: `C_in * KH * KW` for a
-    convolution; for a transposed convolution each output pixel receives only the taps that land
-    on it, `C_in * KH * KW / (sH * sW)` of them (exactly `C_in` for U-Net's 2x2 stride-2 up-convolution).
-    """
-    kh, kw = layer.kernel_size
-    fan_in = layer.in_channels // layer.groups * kh * kw
-    if isinstance(layer, nn.ConvTranspose2d):
-        fan_in = max(1, fan_in // (layer.stride[0] * layer.stride[1]))
-    nn.init.normal_(layer.weight, 0.0, (2.0 / fan_in) ** 0.5)
-    nn.init.zeros_(layer.bias)
 
 
 def pixel_accuracy(predicted, target) -> float:
