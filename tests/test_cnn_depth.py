@@ -7,13 +7,7 @@ import torch
 
 from solutions.depth import Block, DigitNet, conv_stack, signal_norms
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def norms(depth=30, **kwargs):

@@ -227,15 +227,6 @@ def test_numpy_training_learns_easy_classes():
     assert history["loss"][-1] < history["loss"][0] and history["val_acc"][-1] == 1.0
 
 
-@pytest.fixture
-def one_thread():
-    """LeNet is too small to gain from threads, and a loaded machine makes them much slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_torch_training_learns_and_is_deterministic_under_a_seed(one_thread):
     images, labels = tiny_digits()
     runs = []

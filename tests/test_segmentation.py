@@ -127,20 +127,15 @@ def test_pixel_accuracy_and_iou_by_hand():
         iou(guess, truth[:1])
 
 
-def test_train_torch_counts_pixels_for_a_segmentation_and_learns_an_easy_one():
+def test_train_torch_counts_pixels_for_a_segmentation_and_learns_an_easy_one(one_thread):
     """Per-pixel cross-entropy through the chapter-10 training loop: the training accuracy is a
     fraction of pixels, and on clean scenes (no clutter, no noise) a tiny U-Net beats 'all background'."""
     digits = blobs(m=8, size=12)
     images, masks = digit_scenes(digits, 64, np.random.default_rng(0), fragments=0, noise=0.0, max_shift=1)
     torch.manual_seed(0)
     net = UNet(width=4)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny network: a second thread only waits for the first
-    try:
-        history = train_torch(net, images, masks, epochs=16, batch_size=16, lr=3e-2, device="cpu",
-                              progress=False, val=(images, masks))
-    finally:
-        torch.set_num_threads(threads)
+    history = train_torch(net, images, masks, epochs=16, batch_size=16, lr=3e-2, device="cpu",
+                          progress=False, val=(images, masks))
     assert all(0.0 <= a <= 1.0 for a in history["train_acc"] + history["val_acc"])
     predicted = predict_torch(net, images)
     assert predicted.shape == masks.shape
