@@ -72,14 +72,8 @@ def _chapter_of(name: str) -> str:
     return next(cid for cid in COURSE.chapter_ids() if name in {e.name for e in COURSE.chapter(cid).exercises})
 
 
-CASES = [(name, "first example for all") for name in BATCHED] + \
-        [(name, "parameter gradients from the first example") for name in sorted(PARAMETER_GRADIENTS)]
-
-
-@pytest.mark.parametrize("name, mutation", CASES, ids=[f"{n}-{m.split()[0]}" for n, m in CASES])
-def test_the_visible_test_of_a_batched_function_tells_a_batch_from_its_first_example(name, mutation):
-    cid = _chapter_of(name)
-    chapter = COURSE.chapter(cid)
+def _model_answers(chapter) -> dict:
+    """The namespace a chapter's test cells run in: its setup cells, then its model answers."""
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()):
         for source in chapter.setup:
@@ -87,6 +81,17 @@ def test_the_visible_test_of_a_batched_function_tells_a_batch_from_its_first_exa
         for cell in read_cells(chapter.path.read_bytes()):
             if cell.kind == "code" and cell.nbgrader.get("solution") and not cell.nbgrader.get("grade"):
                 exec(compile(transformed(cell.source), "solution", "exec"), namespace)
+    return namespace
+
+
+CASES = [(name, "first example for all") for name in BATCHED] + \
+        [(name, "parameter gradients from the first example") for name in sorted(PARAMETER_GRADIENTS)]
+
+
+@pytest.mark.parametrize("name, mutation", CASES, ids=[f"{n}-{m.split()[0]}" for n, m in CASES])
+def test_the_visible_test_of_a_batched_function_tells_a_batch_from_its_first_example(name, mutation):
+    chapter = COURSE.chapter(_chapter_of(name))
+    namespace = _model_answers(chapter)
     make = first_example_for_all if mutation == "first example for all" else parameter_gradients_from_the_first_example
     namespace[name] = make(namespace[name], BATCHED[name])
     [test] = [t for t in chapter.tests if t.function == name]
@@ -103,12 +108,7 @@ def test_every_batched_function_of_the_contract_is_listed():
 @pytest.mark.parametrize("name", sorted(BATCHED))
 def test_the_model_answer_passes_its_visible_test(name):
     chapter = COURSE.chapter(_chapter_of(name))
-    namespace: dict = {}
+    namespace = _model_answers(chapter)
+    [test] = [t for t in chapter.tests if t.function == name]
     with contextlib.redirect_stdout(io.StringIO()):
-        for source in chapter.setup:
-            exec(compile(transformed(source), "setup", "exec"), namespace)
-        for cell in read_cells(chapter.path.read_bytes()):
-            if cell.kind == "code" and cell.nbgrader.get("solution") and not cell.nbgrader.get("grade"):
-                exec(compile(transformed(cell.source), "solution", "exec"), namespace)
-        [test] = [t for t in chapter.tests if t.function == name]
         exec(compile(transformed(test.source), test.grade_id, "exec"), namespace)
