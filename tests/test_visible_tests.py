@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 
 import numpy as np
 import pytest
@@ -102,7 +101,7 @@ def test_the_visible_test_of_a_batched_function_tells_a_batch_from_its_first_exa
 def test_every_batched_function_of_the_contract_is_listed():
     names = {e.name for cid in COURSE.chapter_ids() for e in COURSE.chapter(cid).exercises}
     assert set(BATCHED) <= names
-    assert json.dumps(sorted(PARAMETER_GRADIENTS))  # listed above, with their batched arguments
+    assert PARAMETER_GRADIENTS <= set(BATCHED)  # listed above, with their batched arguments
 
 
 @pytest.mark.parametrize("name", sorted(BATCHED))
