@@ -21,6 +21,7 @@ from solutions._validate import (
     positive_int,
     positive_pair,
     transpose_geometry,
+    transpose_length,
 )
 
 __all__ = [
@@ -189,9 +190,10 @@ def conv_transpose2d_torch(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0
     kh, kw = positive_pair(tuple(w.shape[2:]), "kernel size")
     stride, dilation, ((ph, _), (pw, _)), (out_h, out_w) = transpose_geometry((h, wd), (kh, kw), stride,
                                                                               padding, dilation, output_padding)
-    # the stamps cover (n - 1)*s + d*(k - 1) + 1 pixels per axis; output_padding adds zeros after them
-    stamped_h = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1
-    stamped_w = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1
+    # the stamps cover the output before any cropping or output_padding: (n - 1)*s + d*(k - 1) + 1 pixels
+    # per axis (the output length with p = 0); output_padding adds zeros after them
+    stamped_h = transpose_length(h, kh, stride[0], 0, dilation[0])
+    stamped_w = transpose_length(wd, kw, stride[1], 0, dilation[1])
     c_out = w.shape[1] * groups
     w_groups = w.reshape(groups, c_in // groups, -1).transpose(1, 2)             # (G, C_out/G*KH*KW, C_in/G)
     cols = torch.matmul(w_groups, x.reshape(n, groups, c_in // groups, h * wd))  # (N, G, C_out/G*KH*KW, HW)
