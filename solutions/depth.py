@@ -15,9 +15,13 @@ option A), so plain and residual networks have exactly the same parameters.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from solutions.models import ResNet
 
 __all__ = ["StackLayer", "conv_stack", "signal_norms", "Block", "DigitNet", "he_init_"]
 
@@ -116,27 +120,16 @@ class Block(nn.Module):
         return torch.relu(out + self.shortcut(x) if self.residual else out)
 
 
-class DigitNet(nn.Module):
-    """Stem, `stages` stages of `blocks` Blocks (stage s has width * 2**s channels), global average
-    pooling and a dense layer: 2 + 2 * blocks * stages weighted layers. He-initialised."""
+class DigitNet(ResNet):
+    """`solutions.models.ResNet` with its small stem and `Block`s: a 3x3 stem, `stages` stages of
+    `blocks` Blocks (stage s has width * 2**s channels), global average pooling and a dense layer:
+    2 + 2 * blocks * stages weighted layers. He-initialised."""
 
     def __init__(self, blocks: int, *, residual: bool, width: int = 8, stages: int = 2, in_channels: int = 1,
                  n_classes: int = 10):
-        super().__init__()
         if blocks < 1 or stages < 1 or width < 1:
             raise ValueError(f"blocks, stages and width must be positive, got {blocks}, {stages}, {width}")
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                                   nn.ReLU()]
-        channels = width
-        for stage in range(stages):
-            for block in range(blocks):
-                out_channels = width * 2 ** stage
-                layers.append(Block(channels, out_channels, 2 if stage > 0 and block == 0 else 1, residual))
-                channels = out_channels
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, n_classes))
+        super().__init__((blocks,) * stages, in_channels, n_classes, width, imagenet_stem=False,
+                         block=partial(Block, residual=residual))
         self.depth = 2 + 2 * blocks * stages
         he_init_(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))

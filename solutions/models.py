@@ -7,6 +7,8 @@ Layer lists use the tuples of `output_shapes`: ('conv', F, k, s, p), ('pool', k,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -132,10 +134,12 @@ class ResidualBlock(nn.Module):
 
 class ResNet(nn.Module):
     """A stem, stages of residual blocks (each stage but the first halves the size and doubles
-    the channels), global average pooling and one dense layer."""
+    the channels), global average pooling and one dense layer. `block(in_channels,
+    out_channels, stride)` makes each block (`ResidualBlock`; `solutions.depth` passes its own)."""
 
     def __init__(self, blocks_per_stage=(2, 2, 2, 2), in_channels: int = 3, n_classes: int = 1000,
-                 width: int = 64, imagenet_stem: bool = True):
+                 width: int = 64, imagenet_stem: bool = True,
+                 block: Callable[[int, int, int], nn.Module] = ResidualBlock):
         super().__init__()
         if imagenet_stem:  # 7x7 stride-2 convolution and a 3x3 stride-2 max pool: 224 -> 56
             stem = [nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
@@ -145,9 +149,9 @@ class ResNet(nn.Module):
         layers, channels = list(stem), width
         for stage, n_blocks in enumerate(blocks_per_stage):
             out_channels = width * 2 ** stage
-            for block in range(n_blocks):
-                stride = 2 if stage > 0 and block == 0 else 1
-                layers.append(ResidualBlock(channels, out_channels, stride))
+            for index in range(n_blocks):
+                stride = 2 if stage > 0 and index == 0 else 1
+                layers.append(block(channels, out_channels, stride))
                 channels = out_channels
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, n_classes))
