@@ -29,20 +29,29 @@ def _as_batch(model: torch.nn.Module, x, labels) -> tuple[torch.Tensor, torch.Te
                             device=param.device if param is not None else None)
     if x.ndim != 4:
         raise ValueError(f"x must be a batch of images (N, C, H, W), got shape {tuple(x.shape)}")
-    labels = torch.as_tensor(labels, device=x.device)
-    if labels.shape != (x.shape[0],):
-        raise ValueError(f"labels must have shape ({x.shape[0]},), one per image, got {tuple(labels.shape)}")
-    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
-        raise ValueError(f"labels must be integers, got {labels.dtype}")
-    return x.detach().clone().requires_grad_(True), labels.long()
+    return x.detach().clone().requires_grad_(True), _class_indices(labels, x, "labels")
+
+
+def _class_indices(values, x: torch.Tensor, name: str) -> torch.Tensor:
+    """`values` as int64 class indices on x's device, one per image of x (N,)."""
+    values = torch.as_tensor(values, device=x.device)
+    if values.shape != (x.shape[0],):
+        raise ValueError(f"{name} must have shape ({x.shape[0]},), one per image, got {tuple(values.shape)}")
+    if values.dtype.is_floating_point or values.dtype == torch.bool:
+        raise ValueError(f"{name} must be integers, got {values.dtype}")
+    return values.long()
+
+
+def _check_range(indices: torch.Tensor, n_classes: int, name: str) -> None:
+    if indices.numel() and (indices.min() < 0 or indices.max() >= n_classes):
+        raise ValueError(f"{name} must lie in 0..{n_classes - 1}, got {indices.min()}..{indices.max()}")
 
 
 def _class_scores(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     scores = model(x)
     if scores.ndim != 2 or scores.shape[0] != x.shape[0]:
         raise ValueError(f"model must map (N, C, H, W) to class scores (N, K), got {tuple(scores.shape)}")
-    if labels.numel() and (labels.min() < 0 or labels.max() >= scores.shape[1]):
-        raise ValueError(f"labels must lie in 0..{scores.shape[1] - 1}, got {labels.min()}..{labels.max()}")
+    _check_range(labels, scores.shape[1], "labels")
     return scores
 
 
@@ -87,14 +96,9 @@ def margin_gradient(model: torch.nn.Module, x, labels, rivals) -> torch.Tensor:
     say that. Same conventions as `saliency_map` (a copy of x; parameters' .grad untouched).
     """
     x, labels = _as_batch(model, x, labels)
-    rivals = torch.as_tensor(rivals, device=x.device)
-    if rivals.shape != labels.shape or rivals.dtype.is_floating_point or rivals.dtype == torch.bool:
-        raise ValueError(f"rivals must be integers of shape {tuple(labels.shape)}, got {rivals.dtype} "
-                         f"{tuple(rivals.shape)}")
-    rivals = rivals.long()
+    rivals = _class_indices(rivals, x, "rivals")
     scores = _class_scores(model, x, labels)
-    if rivals.numel() and (rivals.min() < 0 or rivals.max() >= scores.shape[1]):
-        raise ValueError(f"rivals must lie in 0..{scores.shape[1] - 1}, got {rivals.min()}..{rivals.max()}")
+    _check_range(rivals, scores.shape[1], "rivals")
     margin = (scores.gather(1, labels[:, None]) - scores.gather(1, rivals[:, None])).sum()
     (grad,) = torch.autograd.grad(margin, x)
     return grad
