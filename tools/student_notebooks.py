@@ -40,10 +40,11 @@ import importlib.util
 import subprocess
 import sys
 
+COURSE_REPOSITORY = "{url}"
 if importlib.util.find_spec("cnnbook") is None:
-    print("Installing the course package from {url} (once, about a minute) ...")
+    print(f"Installing the course package from {{COURSE_REPOSITORY}} (once, about a minute) ...")
     subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
-                           "{package} @ git+{url}@{branch}"])
+                           f"{package} @ git+{{COURSE_REPOSITORY}}@{branch}"])
     importlib.invalidate_caches()'''
 
 
